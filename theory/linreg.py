@@ -395,7 +395,8 @@ class RiskCurves:
     ``dir_*``: per-direction contributions ``1/2 lam_i E[(.)_i^2]`` at ``N = n_steps`` (last iterate) and for the
     average with ``avg_starts[0]``; they sum to the curves' last entries.
     ``rho``: spectral radius of the full second-moment map; ``diverged``: ``rho >= 1`` (the recursion then stops
-    when the risk overflows; ``diverged_at`` is that step, else -1).
+    once the risk exceeds 1e8 times its initial scale; ``diverged_at`` is that step, later entries are inf; -1 if
+    it never got there).
     """
 
     bias: Array
@@ -425,7 +426,7 @@ class RiskCurves:
 
 
 def _run_recursion(op: SecondMomentOperator, m0: Array, sigma2: float, n_steps: int,
-                   avg_starts: Sequence[int], rho: float, blowup: float = 1e150) -> RiskCurves:
+                   avg_starts: Sequence[int], rho: float, blowup: float = 1e8) -> RiskCurves:
     """Propagate bias (``m0``, no noise) and variance (``0``, noise ``sigma2``) together; see RiskCurves."""
     k, d = op.k, op.lam.size
     lam = op.lam
@@ -452,11 +453,14 @@ def _run_recursion(op: SecondMomentOperator, m0: Array, sigma2: float, n_steps: 
     start_arr = np.array(starts)
     s0 = starts[0] if K else n + 1
     mflat = m.reshape(2, k * d)
+    # an unstable map (rho >= 1) is stopped once the risk exceeds blowup x its initial scale; a stable one only on
+    # overflow
+    limit = blowup * (0.5 * float(m0 @ lam) + sigma2 * float(lam.sum()) + 1e-300) if rho >= 1.0 else 1e300
     for t in range(n + 1):
         m11 = m[:, 0, :]
         rl = m11 @ lam  # (2,) = sum_i lam_i m11
         last[:, t] = 0.5 * rl
-        if not np.all(np.isfinite(rl)) or rl.max() > blowup:
+        if not np.all(np.isfinite(rl)) or 0.5 * rl.sum() > limit:
             diverged_at = t
             last[:, t:] = np.inf
             break
