@@ -15,6 +15,7 @@ threshold) and reported as diverged, never averaged as inf/NaN.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -22,23 +23,43 @@ import torch
 SAMPLINGS: tuple[str, ...] = ("with_replacement", "without_replacement", "bernoulli")
 
 
-def batch_weights(runs: int, n: int, batch: int, sampling: str, *, generator: torch.Generator,
-                  device: torch.device | str, dtype: torch.dtype) -> torch.Tensor:
-    """Batch weights c (runs, n) with H_hat = (1/B) sum_i c_i H_i for one step of every run (see module docstring)."""
+def _batch_sizes(batch: int | Sequence[int] | torch.Tensor, runs: int, n: int,
+                 device: torch.device | str) -> torch.Tensor:
+    """Per-run batch sizes as an int64 tensor (runs,); ValueError naming ``batch`` unless all are integers in [1, n]."""
+    b = torch.as_tensor(batch, device=device)
+    if b.dtype.is_floating_point or b.dtype == torch.bool:
+        if b.dtype == torch.bool or not torch.all(b == torch.round(b)):
+            raise ValueError(f"batch must be an integer in [1, n={n}] (or one per run), got {batch!r}")
+    b = b.to(torch.int64)
+    if b.ndim == 0:
+        b = b.expand(runs)
+    if tuple(b.shape) != (runs,):
+        raise ValueError(f"batch must be an integer or have one entry per run ({runs}), got shape {tuple(b.shape)}")
+    if torch.any(b < 1) or torch.any(b > n):
+        raise ValueError(f"batch must be an integer in [1, n={n}], got values in [{int(b.min())}, {int(b.max())}]")
+    return b
+
+
+def batch_weights(runs: int, n: int, batch: int | Sequence[int] | torch.Tensor, sampling: str, *,
+                  generator: torch.Generator, device: torch.device | str, dtype: torch.dtype) -> torch.Tensor:
+    """Batch weights c (runs, n) with H_hat = (1/B) sum_i c_i H_i for one step of every run (see module docstring).
+    ``batch`` is one batch size B in [1, n] or one per run."""
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
-    if isinstance(batch, bool) or int(batch) != batch or not 1 <= batch <= n:
-        raise ValueError(f"batch must be an integer in [1, n={n}], got {batch!r}")
+    b = _batch_sizes(batch, runs, n, device)
+    bmax = int(b.max())
+    c = torch.zeros(runs, n, device=device, dtype=dtype)
     if sampling == "with_replacement":
-        idx = torch.randint(0, n, (runs, batch), generator=generator, device=device)
-        c = torch.zeros(runs, n, device=device, dtype=dtype)
-        return c.scatter_add_(1, idx, torch.ones(runs, batch, device=device, dtype=dtype))
+        idx = torch.randint(0, n, (runs, bmax), generator=generator, device=device)
+        live = (torch.arange(bmax, device=device)[None, :] < b[:, None]).to(dtype)
+        return c.scatter_add_(1, idx, live)
     if sampling == "without_replacement":
         keys = torch.rand(runs, n, generator=generator, device=device)
-        idx = torch.topk(keys, batch, dim=1).indices
-        c = torch.zeros(runs, n, device=device, dtype=dtype)
-        return c.scatter_(1, idx, 1.0)
-    return (torch.rand(runs, n, generator=generator, device=device) < batch / n).to(dtype)
+        idx = torch.topk(keys, bmax, dim=1).indices  # a uniform random ordering; its first B_r entries are the batch
+        live = (torch.arange(bmax, device=device)[None, :] < b[:, None]).to(dtype)
+        return c.scatter_(1, idx, live)
+    keep = b.to(dtype)[:, None] / n
+    return (torch.rand(runs, n, generator=generator, device=device, dtype=dtype) < keep).to(dtype)
 
 
 @dataclass
@@ -63,11 +84,12 @@ class LinearSGDResult:
         return torch.isnan(last) | (last >= math.log(threshold))
 
 
-def simulate_linear_sgd(eta: float, batch: int, sampling: str, steps: int, runs: int, *,
+def simulate_linear_sgd(eta: float, batch: int | Sequence[int] | torch.Tensor, sampling: str, steps: int, runs: int, *,
                         factors: torch.Tensor | None = None, hessians: torch.Tensor | None = None,
                         w0: torch.Tensor | None = None, generator: torch.Generator,
                         record_every: int | None = None) -> LinearSGDResult:
-    """Run ``runs`` independent copies of linearised SGD for ``steps`` steps (module docstring).
+    """Run ``runs`` independent copies of linearised SGD for ``steps`` steps (module docstring); ``batch`` is one batch
+    size in [1, n] or one per run (so a whole batch-size sweep is one tensor).
 
     Exactly one of ``factors`` (n, d) or ``hessians`` (n, d, d) is given; device and dtype are theirs. ``w0`` (runs, d)
     defaults to iid U[0, 1] entries (the Dexter et al. protocol) drawn from ``generator``; batches are drawn from the
@@ -88,8 +110,7 @@ def simulate_linear_sgd(eta: float, batch: int, sampling: str, steps: int, runs:
     if int(runs) != runs or runs < 1:
         raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
     n, d = int(mat.shape[0]), int(mat.shape[-1])
-    if isinstance(batch, bool) or int(batch) != batch or not 1 <= batch <= n:
-        raise ValueError(f"batch must be an integer in [1, n={n}], got {batch!r}")
+    bsz = _batch_sizes(batch, int(runs), n, mat.device)
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
     device, dtype = mat.device, mat.dtype
@@ -106,9 +127,9 @@ def simulate_linear_sgd(eta: float, batch: int, sampling: str, steps: int, runs:
     u = w0 / nrm0
     logn = torch.zeros(runs, device=device, dtype=dtype)
     times, recs = [], []
-    scale = eta / batch
+    scale = (eta / bsz.to(dtype))[:, None]
     for t in range(1, steps + 1):
-        c = batch_weights(runs, n, batch, sampling, generator=generator, device=device, dtype=dtype)
+        c = batch_weights(runs, n, bsz, sampling, generator=generator, device=device, dtype=dtype)
         if factors is not None:
             proj = u @ factors.T                      # (R, n): g_i . u
             hu = (c * proj) @ factors                 # sum_i c_i g_i (g_i . u)

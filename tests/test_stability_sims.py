@@ -17,23 +17,26 @@ F64 = torch.float64
 
 @pytest.mark.parametrize("sampling", SAMPLINGS)
 def test_batch_weights_moments(sampling: str) -> None:
-    n, b, r = 7, 3, 40_000
+    n, r = 7, 60_000
     g = torch.Generator().manual_seed(1)
-    c = batch_weights(r, n, b, sampling, generator=g, device="cpu", dtype=F64)
-    if sampling != "bernoulli":
-        assert torch.all(c.sum(1) == b)
-    if sampling != "with_replacement":
-        assert torch.all((c == 0) | (c == 1))
-    # E[c_i c_j] / B^2 gives E[H_hat M H_hat] = alpha HMH + beta (1/n) sum H_i M H_i: diagonal (alpha/n^2 + beta/n),
-    # off-diagonal alpha / n^2
-    alpha, beta = noise_coefficients(n, b, sampling)
-    prod = torch.einsum("ri,rj->rij", c, c) / b**2
-    mean = prod.mean(0).numpy()
-    se = (prod.std(0) / math.sqrt(r)).numpy()
-    expect = np.full((n, n), alpha / n**2) + np.eye(n) * beta / n
-    assert np.all(np.abs(mean - expect) <= 5 * se + 1e-15)
-    m1 = (c.mean(0) / b).numpy()
-    assert np.all(np.abs(m1 - 1 / n) <= 5 * (c.std(0) / b / math.sqrt(r)).numpy())
+    bvec = torch.tensor([3, 5, 7]).repeat(r // 3)  # one batch size per run
+    call = batch_weights(r, n, bvec, sampling, generator=g, device="cpu", dtype=F64)
+    for b in (3, 5, 7):
+        c = call[bvec == b]
+        if sampling != "bernoulli":
+            assert torch.all(c.sum(1) == b)
+        if sampling != "with_replacement":
+            assert torch.all((c == 0) | (c == 1))
+        # E[c_i c_j] / B^2 gives E[H_hat M H_hat] = alpha HMH + beta (1/n) sum H_i M H_i: diagonal alpha/n^2 + beta/n,
+        # off-diagonal alpha / n^2
+        alpha, beta = noise_coefficients(n, b, sampling)
+        prod = torch.einsum("ri,rj->rij", c, c) / b**2
+        mean = prod.mean(0).numpy()
+        se = (prod.std(0) / math.sqrt(c.shape[0])).numpy()
+        expect = np.full((n, n), alpha / n**2) + np.eye(n) * beta / n
+        assert np.all(np.abs(mean - expect) <= 5 * se + 1e-15)
+        m1 = (c.mean(0) / b).numpy()
+        assert np.all(np.abs(m1 - 1 / n) <= 5 * (c.std(0) / b / math.sqrt(c.shape[0])).numpy() + 1e-15)
 
 
 @pytest.mark.parametrize("sampling", SAMPLINGS)
