@@ -1,0 +1,126 @@
+"""Heavy-tailed Euler chain and GSZ online SGD (sims.heavy_tail) against exact stationary laws and recursions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sims.heavy_tail import LeastSquares, euler_chain, gsz_online_sgd
+from theory.heavy_tail import euler_stationary_scale, least_squares_quadratic
+from theory.stable import char_fn
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _isotropic(lam: float, d: int, K: int = 1) -> LeastSquares:
+    X = math.sqrt(lam) * torch.eye(d, dtype=torch.float64).expand(K, d, d).contiguous() * math.sqrt(d)
+    y = torch.zeros(K, d, dtype=torch.float64)
+    return LeastSquares(X, y)  # A = X^T X / n = lam I, b = 0
+
+
+@pytest.mark.parametrize(("alpha", "eta"), [(1.5, 0.2), (1.0, 0.1), (2.0, 0.3), (1.8, 0.9)])
+def test_euler_stationary_law_matches_closed_form(alpha: float, eta: float) -> None:
+    """Final states of R independent runs: ECF along e_1 vs exp(-(c_E t)^alpha), c_E the exact Euler scale."""
+    lam, sigma, d, R = 2.0, 0.7, 3, 20_000
+    ls = _isotropic(lam, d)
+    res = euler_chain(ls.grad, torch.zeros(1, R, d, dtype=torch.float64), alpha=alpha, sigma=sigma, eta=eta,
+                      steps=int(30 / (eta * lam)), generator=_gen(1))
+    assert res.diverged_fraction == 0.0
+    c = euler_stationary_scale(alpha, lam, sigma, eta)
+    x = res.theta[0, :, 0].numpy()
+    for t in [0.5 / c, 1.0 / c, 2.0 / c]:
+        phi = char_fn(t, alpha, c)
+        se = math.sqrt(((1 + char_fn(2 * t, alpha, c)) / 2 - phi**2) / R)
+        assert abs(np.cos(t * x).mean() - phi) <= 5 * se
+
+
+def test_minibatch_gradient_is_unbiased_and_matches_loop() -> None:
+    g = _gen(2)
+    K, n, d, R, B = 2, 7, 3, 5, 4
+    X = torch.randn(K, n, d, generator=g, dtype=torch.float64)
+    y = torch.randn(K, n, generator=g, dtype=torch.float64)
+    ls = LeastSquares(X, y)
+    A, b = least_squares_quadratic(X[1].numpy(), y[1].numpy())
+    assert np.allclose(ls.A[1].numpy(), A, atol=1e-14) and np.allclose(ls.b[1].numpy(), b, atol=1e-14)
+    theta = torch.randn(K, R, d, generator=g, dtype=torch.float64)
+    idx = torch.randint(n, (R, B), generator=g)
+    gb = ls.grad(theta, idx)
+    for k in range(K):
+        for r in range(R):
+            a = X[k, idx[r]]
+            ref = a.T @ (a @ theta[k, r] - y[k, idx[r]]) / B
+            assert torch.allclose(gb[k, r], ref, atol=1e-13)
+    full = ls.grad(theta, None)
+    assert torch.allclose(full[0, 0], X[0].T @ (X[0] @ theta[0, 0] - y[0]) / n, atol=1e-13)
+    # every index once: the average over the n single-point "batches" is the full gradient
+    one = torch.stack([ls.grad(theta, torch.full((R, 1), i)) for i in range(n)]).mean(0)
+    assert torch.allclose(one, full, atol=1e-13)
+
+
+def test_coupled_chains_share_noise_and_batches() -> None:
+    g = _gen(3)
+    n, d, R = 20, 4, 50
+    X = torch.randn(1, n, d, generator=g, dtype=torch.float64).expand(2, n, d).clone()
+    y = torch.randn(1, n, generator=g, dtype=torch.float64).expand(2, n).clone()
+    ls = LeastSquares(X, y)
+    kw = dict(alpha=1.4, sigma=0.5, eta=0.05, steps=200, batch=(n, 5))
+    res = euler_chain(ls.grad, torch.zeros(2, R, d, dtype=torch.float64), generator=_gen(4), batch_generator=_gen(5),
+                      **kw)  # type: ignore[arg-type]
+    assert torch.equal(res.theta[0], res.theta[1])  # identical datasets: the coupling leaves no gap
+    X2 = X.clone()
+    X2[1, -1] += 1.0  # neighbouring datasets
+    res2 = euler_chain(LeastSquares(X2, y).grad, torch.zeros(2, R, d, dtype=torch.float64), generator=_gen(4),
+                       batch_generator=_gen(5), **kw)  # type: ignore[arg-type]
+    assert torch.equal(res2.theta[0], res.theta[0])  # same streams, same first chain
+    assert (res2.theta[0] - res2.theta[1]).abs().max() > 0
+
+
+def test_divergence_is_detected_not_averaged() -> None:
+    ls = _isotropic(1.0, 2)
+    obs = lambda th: {"sq": (th**2).sum(-1)}
+    res = euler_chain(ls.grad, torch.ones(1, 100, 2, dtype=torch.float64), alpha=1.5, sigma=0.1, eta=2.5, steps=200,
+                      generator=_gen(6), observe=obs)
+    assert res.diverged_fraction == 1.0 and bool(torch.isnan(res.means["sq"]).all())
+    # heavy noise, a finite max_norm: a fraction of runs leaves the range, the rest stay finite and are averaged
+    res = euler_chain(ls.grad, torch.zeros(1, 2000, 2, dtype=torch.float64), alpha=0.6, sigma=1.0, eta=0.5,
+                      steps=50, generator=_gen(7), observe=obs, max_norm=1e6)
+    f = res.diverged_fraction
+    assert 0.0 < f < 1.0
+    assert torch.isfinite(res.means["sq"][res.ok]).all() and torch.isfinite(res.theta[res.ok]).all()
+
+
+def test_bad_input() -> None:
+    ls = _isotropic(1.0, 2)
+    th = torch.zeros(1, 3, 2, dtype=torch.float64)
+    for kw, name in [({"alpha": 0.0}, "alpha"), ({"alpha": 2.5}, "alpha"), ({"sigma": -1.0}, "sigma"),
+                     ({"eta": 0.0}, "eta"), ({"eta": -0.1}, "eta")]:
+        args = {"alpha": 1.5, "sigma": 1.0, "eta": 0.1} | kw
+        with pytest.raises(ValueError, match=name):
+            euler_chain(ls.grad, th, steps=3, generator=_gen(0), **args)
+    with pytest.raises(ValueError, match="batch size"):
+        euler_chain(ls.grad, th, alpha=1.5, sigma=1.0, eta=0.1, steps=3, generator=_gen(0), batch=(2, 3),
+                    batch_generator=_gen(1))
+    with pytest.raises(ValueError, match="theta0"):
+        euler_chain(ls.grad, th[0], alpha=1.5, sigma=1.0, eta=0.1, steps=3, generator=_gen(0))
+    with pytest.raises(ValueError, match="X and y must be finite"):
+        LeastSquares(torch.full((1, 2, 2), float("nan")), torch.zeros(1, 2))
+    with pytest.raises(ValueError, match="eta"):
+        gsz_online_sgd(10, 3, 1, -0.1, 5, generator=_gen(0))
+
+
+def test_gsz_second_moment_recursion() -> None:
+    """b = 1, sigma_a = 1, x_0 = 0: E x x^T = s_k I with the exact recursion (Gaussian fourth moments)
+    s_{k+1} = s_k (1 - 2 eta + eta^2 (d + 2)) + eta^2 sigma_y^2; compared with R runs after 60 steps."""
+    d, eta, R, steps = 5, 0.05, 40_000, 60
+    res = gsz_online_sgd(R, d, 1, eta, steps, generator=_gen(8), sigma_y=0.5)
+    s = 0.0
+    for _ in range(steps):
+        s = s * (1 - 2 * eta + eta**2 * (d + 2)) + eta**2 * 0.25
+    v = (res.x**2).mean(dim=1).numpy()  # per-run average over the d exchangeable coordinates
+    assert res.diverged_fraction == 0.0
+    assert abs(v.mean() - s) <= 5 * v.std() / math.sqrt(R)

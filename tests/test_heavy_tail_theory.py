@@ -1,0 +1,124 @@
+"""Closed forms of theory.heavy_tail and theory.tail_index against independent computations (series, Monte Carlo)
+and literature values (with the tolerance stated)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from theory.heavy_tail import (
+    coupling_w1_bound,
+    euler_stationary_scale,
+    ou_abs_moment,
+    ou_optimal_alpha,
+    sde_stationary_scale,
+)
+from theory.tail_index import gsz_lyapunov, gsz_moment, gsz_tail_index, hill_tail_index, mohammadi_tail_index
+
+
+@pytest.mark.parametrize(("alpha", "lam", "eta"), [(1.5, 2.0, 0.05), (1.1, 0.3, 1.9), (2.0, 1.0, 0.5), (0.7, 5.0, 0.3)])
+def test_euler_scale_is_the_series(alpha: float, lam: float, eta: float) -> None:
+    """scale^alpha = sigma^alpha eta sum_j |1 - eta lam|^(alpha j), summed term by term."""
+    sigma = 1.3
+    j = np.arange(200_000)
+    series = sigma**alpha * eta * np.sum(np.abs(1 - eta * lam) ** (alpha * j))
+    assert abs(euler_stationary_scale(alpha, lam, sigma, eta) ** alpha - series) <= 1e-10 * series
+
+
+def test_euler_to_sde_limit() -> None:
+    # PAPERS.md: alpha = 1.5, lam = 2, eta = 0.05 -> 0.489 vs 0.481 (three digits)
+    assert abs(euler_stationary_scale(1.5, 2.0, 1.0, 0.05) - 0.489) < 5e-4
+    assert abs(sde_stationary_scale(1.5, 2.0) - 0.481) < 5e-4
+    gaps = [abs(euler_stationary_scale(1.5, 2.0, 1.0, eta) - sde_stationary_scale(1.5, 2.0)) for eta in (0.1, 0.01, 0.001)]
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-3 * sde_stationary_scale(1.5, 2.0)
+    # first order in eta: gap / eta is roughly constant
+    assert 0.8 < (gaps[1] / 0.01) / (gaps[2] / 0.001) < 1.25
+
+
+@pytest.mark.parametrize(("lam", "ref"), [(100.0, 1.37), (1e3, 1.21), (1e4, 1.14)])
+def test_ou_optimal_alpha_literature(lam: float, ref: float) -> None:
+    a, interior = ou_optimal_alpha(lam)
+    assert interior and abs(a - ref) <= 0.01
+    # independent: finite differences of the closed form change sign at a
+    f = lambda x: ou_abs_moment(1.0, x, lam)
+    assert f(a - 1e-3) > f(a) < f(a + 1e-3)
+
+
+def test_ou_no_interior_optimum_small_curvature() -> None:
+    a, interior = ou_optimal_alpha(1.0)
+    assert not interior and a == 2.0
+    grid = np.linspace(1.05, 2.0, 50)
+    vals = [ou_abs_moment(1.0, x, 1.0) for x in grid]
+    assert np.all(np.diff(vals) < 0)
+
+
+@pytest.mark.parametrize(("eta", "s"), [(0.16, 1.0), (0.16, 3.0), (0.1, 2.0)])
+def test_gsz_moment_monte_carlo(eta: float, s: float) -> None:
+    rng = np.random.default_rng(11)
+    d, n = 10, 400_000
+    a = rng.standard_normal((n, d))
+    v = -eta * a * a[:, :1]
+    v[:, 0] += 1.0
+    r = np.linalg.norm(v, axis=1) ** s
+    se = r.std() / math.sqrt(n)
+    assert abs(r.mean() - gsz_moment(s, eta)) <= 5 * se
+    lg = np.log(np.linalg.norm(v, axis=1))
+    assert abs(lg.mean() - gsz_lyapunov(eta)) <= 5 * lg.std() / math.sqrt(n)
+
+
+def test_gsz_tail_index_literature_and_monotone() -> None:
+    # PAPERS.md (b = 1, d = 10): 0.15 -> 4.6, 0.16 -> 2.9, 0.17 -> 1.5 ("~", read off curves): 5 % tolerance
+    for eta, ref in [(0.15, 4.6), (0.16, 2.9), (0.17, 1.5)]:
+        a = gsz_tail_index(eta)
+        assert abs(a - ref) <= 0.05 * ref, (eta, a)
+        assert abs(gsz_moment(a, eta) - 1.0) < 1e-8
+    etas = [0.1, 0.13, 0.15, 0.17]
+    al = [gsz_tail_index(e) for e in etas]
+    assert all(x > y for x, y in zip(al, al[1:]))
+    assert gsz_tail_index(0.17, b=2) > gsz_tail_index(0.17, b=1)
+    assert gsz_tail_index(0.25) == 0.0 and gsz_lyapunov(0.25) > 0
+
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 1.8])
+def test_mohammadi_recovers_alpha(alpha: float) -> None:
+    """PAPERS.md: within 0.1 of alpha for N = 10^5 clean samples (scipy's sampler, independent of ours)."""
+    from scipy import stats
+
+    x = stats.levy_stable(alpha, 0.0).rvs(size=100_000, random_state=np.random.default_rng(12))
+    assert abs(mohammadi_tail_index(x) - alpha) <= 0.1
+
+
+def test_mohammadi_gaussian_trap() -> None:
+    """Clean Gaussians give ~2; pooling Gaussian coordinates of very unequal scales fakes heavy tails."""
+    rng = np.random.default_rng(13)
+    assert abs(mohammadi_tail_index(rng.standard_normal(100_000)) - 2.0) <= 0.1
+    scales = np.logspace(-3, 3, 316)
+    pooled = (rng.standard_normal((316, 316)) * scales[:, None]).ravel()  # block = one coordinate's samples
+    assert mohammadi_tail_index(pooled.reshape(316, 316).T.ravel()) < 1.5
+
+
+def test_hill_on_pareto() -> None:
+    rng = np.random.default_rng(14)
+    for alpha in [0.8, 1.5, 3.0]:
+        x = rng.pareto(alpha, 50_000) + 1.0  # exact Pareto tail P(X > t) = t^-alpha, t >= 1
+        a, se = hill_tail_index(x, 2000)
+        assert abs(a - alpha) <= 4 * se
+
+
+def test_coupling_bound_formula_and_bad_input() -> None:
+    b = coupling_w1_bound([3.0, 4.0], 2.0, [0.0, 1.0], -1.0, n=10, lam_min=0.5, mean_norm_theta=2.0)
+    assert abs(b - ((25 + 1) * 2 + 2 * 5 + 1 * 1) / 5.0) < 1e-12
+    with pytest.raises(ValueError, match="eta"):
+        euler_stationary_scale(1.5, 1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="eta \\* lam"):
+        euler_stationary_scale(1.5, 1.0, 1.0, 2.5)
+    with pytest.raises(ValueError, match="sigma"):
+        sde_stationary_scale(1.5, 1.0, -0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        sde_stationary_scale(2.5, 1.0)
+    with pytest.raises(ValueError, match="k must"):
+        hill_tail_index(np.ones(10), 10)
+    with pytest.raises(ValueError, match="finite"):
+        mohammadi_tail_index(np.array([1.0, np.nan, 2.0, 3.0]))
