@@ -19,6 +19,7 @@ from theory.stability_coherence import (
     thm1_threshold,
     thm2_boundary,
     thm2_construction,
+    thm2_lyapunov,
     wu_ma_e,
 )
 from theory.stability_moments import (
@@ -231,3 +232,22 @@ def test_wu_ma_e_necessary_in_one_dimension() -> None:
 def test_bad_input(call, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_thm2_lyapunov_against_direct_average_and_jensen(sampling: str) -> None:
+    # direct: the exact law of X_0 = 1 - eta c N / B by brute-force enumeration of batches (n = 5)
+    n, sigma, lam, eta = 5, 2, 2.0, 0.3
+    g = thm2_construction(n, sigma, lam)
+    h = np.einsum("ni,nj->nij", g, g)
+    for b in [1, 2, 4]:
+        lyap = -np.inf
+        for k in range(g.shape[1]):
+            val = 0.0
+            for p, c in enumerate_batches(n, b, sampling):
+                x = abs(1 - eta * np.einsum("n,n->", c, h[:, k, k]) / b)
+                val += p * math.log(x) if x > 0 else (-math.inf if p > 0 else 0.0)
+            lyap = max(lyap, val)
+        got = thm2_lyapunov(n, b, sigma, lam, eta, sampling)
+        assert got == pytest.approx(lyap, rel=1e-12, abs=1e-14)
+        assert got <= 0.5 * math.log(spectral_radius_dense(h, eta, b, sampling)) + 1e-12

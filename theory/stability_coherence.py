@@ -20,8 +20,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import scipy.linalg
+from scipy import stats
 
-from theory.stability_moments import check_batch, check_eta, check_factors, check_hessians, noise_coefficients
+from theory.stability_moments import (
+    check_batch,
+    check_eta,
+    check_factors,
+    check_hessians,
+    check_sampling,
+    noise_coefficients,
+)
 
 Array = npt.NDArray[np.float64]
 
@@ -137,6 +145,42 @@ def thm2_boundary(n: int, batch: int, sigma: int, eta: float) -> float:
     if sigma == n:
         return first
     return min(first, 2.0 * sigma * b / (e * n))
+
+
+def thm2_lyapunov(n: int, batch: int, sigma: int, lam: float, eta: float, sampling: str) -> float:
+    """Top almost-sure (Lyapunov) exponent lim_t (1/t) log ||w_t|| of linearised SGD on the Theorem 2 instance.
+
+    The instance is diagonal: coordinate k is multiplied at every step by X_k = 1 - (eta c / B) N_k, c = n lam / sigma,
+    where N_k counts the batch draws that hit the m_k samples aligned with e_k (m_0 = sigma, m_k = 1 otherwise):
+    N ~ Binomial(m, B/n) (Bernoulli), Binomial(B, m/n) (with replacement), Hypergeometric(n, m, B) (without). The X_k
+    are iid over time, so by the strong law (1/t) log |w_k(t)| -> E log |X_k| almost surely, and the top exponent is
+    max_k E log |X_k| (-inf if some X_k = 0 with positive probability for every k). By Jensen,
+    E log |X| <= (1/2) log E X^2, so a.s. divergence implies mean-square divergence (rho(Q) > 1) but not conversely.
+    """
+    e = check_eta(eta)
+    b = check_batch(batch, n)
+    check_sampling(sampling)
+    if int(sigma) != sigma or not 1 <= sigma <= n:
+        raise ValueError(f"sigma must be an integer in [1, n={n}], got {sigma!r}")
+    if not (np.isfinite(lam) and lam > 0):
+        raise ValueError(f"lam must be in (0, inf), got {lam!r}")
+    c = n * lam / sigma
+    best = -np.inf
+    for m in ([int(sigma), 1] if sigma < n else [int(sigma)]):
+        if sampling == "bernoulli":
+            dist, top = stats.binom(m, b / n), m
+        elif sampling == "with_replacement":
+            dist, top = stats.binom(b, m / n), b
+        else:
+            dist, top = stats.hypergeom(n, m, b), min(m, b)
+        k = np.arange(top + 1)
+        p = dist.pmf(k)
+        x = np.abs(1.0 - e * c * k / b)
+        if np.any((p > 0) & (x == 0)):
+            continue
+        val = float(np.sum(np.where(p > 0, p * np.log(np.where(x > 0, x, 1.0)), 0.0)))
+        best = max(best, val)
+    return float(best)
 
 
 def wu_ma_e(hessians: npt.ArrayLike, eta: float, batch: int, sampling: str) -> dict[str, float | bool]:
