@@ -490,35 +490,40 @@ def fig_bias_variance(ctx: Context) -> Any:
     r = ctx.result("asgd.curves")
     cfg = ctx.config("asgd.curves")
     pred = L.variance_ratio_prediction(_setting(cfg).params(), cfg.a)
-    fig, axes = style.subplots(1, 3, width=9.6, height=2.8)
+    fig, axes = style.subplots(2, 2, width=7.0, height=5.4)
     t = np.arange(len(r["sgd_var"]))
-    ax = axes[0]
+    n = len(t) - 1
+    ax = axes[0, 0]
     for j, col in ((0, "C2"), (1, "C3")):
         ax.semilogx(t[1:], _ratio(r[f"asgd_bias_b{j}"], r[f"sgd_bias_b{j}"])[1:], color=col,
                     label=_band_label(r["bands"][j]))
     ax.axhline(1.0, color="k", lw=0.8)
     ax.set_yscale("log")
-    style.label(ax, "step $t$", "bias ratio ASGD / SGD", "bias")
+    style.label(ax, "step $t$", "bias ratio ASGD / SGD", "bias (last iterate)")
     ax.legend()
-    ax = axes[1]
-    ax.loglog(t[1:], r["sgd_var"][1:], color=SGD_C, label="SGD last iterate")
-    ax.loglog(t[1:], r["asgd_var"][1:], color=ASGD_C, label="ASGD last iterate")
-    ax.loglog(t[1:], r["sgd_avg_var"][1:], color=SGD_C, ls=":", label="SGD average")
-    ax.loglog(t[1:], r["asgd_avg_var"][1:], color=ASGD_C, ls=":", label="ASGD average")
+    ax = axes[0, 1]
+    ax.loglog(t[1:], r["sgd_var"][1:], color=SGD_C, label="SGD, last iterate")
+    ax.loglog(t[1:], r["asgd_var"][1:], color=ASGD_C, label="ASGD, last iterate")
+    ax.loglog(t[1:], r["sgd_avg_var"][1:], color=SGD_C, ls=":", label=r"SGD, average $\bar w_N$")
+    ax.loglog(t[1:], r["asgd_avg_var"][1:], color=ASGD_C, ls=":", label=r"ASGD, average $\bar w_N$")
     style.label(ax, "step $N$", "variance part of the risk", "variance")
     ax.legend()
-    ax2 = ax.twinx()
-    ax2.semilogx(t[2:], r["asgd_var"][2:] / r["sgd_var"][2:], color="0.4", lw=0.8)
-    ax2.axhline(pred, color="0.4", ls="--", lw=0.8)
-    ax2.set_ylabel(r"ratio (grey); dashed: $(s_{\rm eff}/\delta)^{1/a}$", color="0.4")
-    ax = axes[2]
+    ax = axes[1, 0]
+    ax.semilogx(t[2:], r["asgd_var"][2:] / r["sgd_var"][2:], color="k", label="last iterate")
+    ax.semilogx(t[3:], r["asgd_avg_var"][3:] / r["sgd_avg_var"][3:], color="k", ls=":", label="average")
+    ax.axhline(pred, color="0.4", ls="--", lw=0.8, label=r"$(s_{\rm eff}/\delta)^{1/a}$")
+    ax.axhline(1.0, color="k", lw=0.5)
+    style.label(ax, "step $N$", "variance ratio ASGD / SGD", "variance ratio")
+    ax.legend()
+    ax = axes[1, 1]
     i = np.arange(1, len(r["lam"]) + 1)
     for name, col in (("sgd", SGD_C), ("asgd", ASGD_C)):
         ax.loglog(i, np.maximum(r[f"{name}_dir_bias_b1"], 1e-300), color=col, label=f"{name.upper()} bias")
         ax.loglog(i, r[f"{name}_dir_var"], color=col, ls=":", label=f"{name.upper()} variance")
     ax.set_ylim(1e-14, None)
+    b = r["bands"][1]
     style.label(ax, "eigen-direction $i$", r"$\frac{1}{2}\lambda_i E[(w_N - w^*)_i^2]$",
-                f"per direction at $N={len(t) - 1}$, band [11, 30]")
+                f"per direction, $N={n}$, band [{int(b[0])}, {int(b[1])}]")
     ax.legend()
     return fig
 
