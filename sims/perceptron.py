@@ -216,7 +216,7 @@ def step_by_step(
     return PerceptronRuns(w=w, steps=steps, updates=updates, converged=converged, censored=~converged)
 
 
-def test_error(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def classification_error(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Fraction of test points with y f(w, x) <= 0, per run. w: (R, d), x: (R, n, d), y: (R, n)."""
     m = torch.bmm(_features(x, y), w[:, :, None])[:, :, 0]
     return (m <= 0).to(torch.float64).mean(1)
