@@ -1,0 +1,157 @@
+"""A small fully connected network trained by full-batch gradient descent with injected alpha-stable noise, many
+(alpha, sigma, seed) runs in one tensor (the non-convex experiment of heavy_tail, after Dupuis & Simsekli's protocol):
+
+    theta_{k+1} = theta_k - eta grad F_train(theta_k) + sigma eta^(1/alpha) xi_k,
+
+xi_k rotationally invariant alpha-stable in R^P (P = number of parameters, law (S) of sims.stable). The generalisation
+gap is F_test - F_train (cross-entropy), averaged over the last iterates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from sims.stable import rotational_stable
+
+
+@dataclass(frozen=True)
+class MLPShape:
+    """Layer widths (in, hidden..., out); tanh hidden units."""
+
+    sizes: tuple[int, ...]
+
+    @property
+    def n_params(self) -> int:
+        return sum(o * i + o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+
+    def unflatten(self, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """theta (R, P) -> [(W (R, out, in), b (R, out)), ...] as views."""
+        out, j = [], 0
+        for i, o in zip(self.sizes[:-1], self.sizes[1:]):
+            W = theta[:, j : j + o * i].reshape(-1, o, i)
+            j += o * i
+            b = theta[:, j : j + o]
+            j += o
+            out.append((W, b))
+        return out
+
+    def init(self, runs: int, *, generator: torch.Generator, device: torch.device | str | None = None,
+             dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """LeCun-normal weights N(0, 1/fan_in), zero biases, flattened to (runs, P)."""
+        parts = []
+        for i, o in zip(self.sizes[:-1], self.sizes[1:]):
+            W = torch.randn(runs, o * i, generator=generator, device=device, dtype=dtype) / math.sqrt(i)
+            parts += [W, torch.zeros(runs, o, device=device, dtype=dtype)]
+        return torch.cat(parts, dim=1)
+
+    def logits(self, theta: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+        """theta (R, P), X (n, in) -> logits (R, n, out)."""
+        h = X.unsqueeze(0).expand(theta.shape[0], -1, -1)
+        layers = self.unflatten(theta)
+        for li, (W, b) in enumerate(layers):
+            h = torch.baddbmm(b.unsqueeze(1), h, W.transpose(1, 2))
+            if li < len(layers) - 1:
+                h = torch.tanh(h)
+        return h
+
+
+def cross_entropy_per_run(shape: MLPShape, theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of each run: (R,)."""
+    z = shape.logits(theta, X)
+    return torch.nn.functional.cross_entropy(z.transpose(1, 2), y.unsqueeze(0).expand(z.shape[0], -1),
+                                             reduction="none").mean(dim=1)
+
+
+@dataclass
+class NoisyGDResult:
+    """Per run (R,): train/test loss and accuracy averaged over the last `avg_last` iterates (NaN where diverged),
+    the diverged mask, and the train/test loss trace every `trace_every` steps (T, R)."""
+
+    train_loss: torch.Tensor
+    test_loss: torch.Tensor
+    train_acc: torch.Tensor
+    test_acc: torch.Tensor
+    diverged: torch.Tensor
+    trace_train: torch.Tensor
+    trace_test: torch.Tensor
+
+    @property
+    def gap(self) -> torch.Tensor:
+        return self.test_loss - self.train_loss
+
+
+def noisy_gd(
+    shape: MLPShape,
+    theta0: torch.Tensor,
+    Xtr: torch.Tensor,
+    ytr: torch.Tensor,
+    Xte: torch.Tensor,
+    yte: torch.Tensor,
+    *,
+    alpha: tuple[float, ...],
+    sigma: tuple[float, ...],
+    eta: float,
+    steps: int,
+    generator: torch.Generator,
+    avg_last: int = 100,
+    trace_every: int = 10,
+    max_norm: float = 1e6,
+    progress: bool | None = None,
+) -> NoisyGDResult:
+    """Full-batch GD with injected noise for R = len(alpha) runs (alpha[r], sigma[r] per run; theta0 (R, P)).
+
+    Raises ValueError for alpha outside (0, 2], sigma < 0, eta <= 0. A run is diverged once its loss or parameters are
+    non-finite or ||theta|| > max_norm; it is frozen and excluded (NaN) from the averages."""
+    R = theta0.shape[0]
+    if len(alpha) != R or len(sigma) != R:
+        raise ValueError(f"alpha and sigma must have one entry per run ({R}), got {len(alpha)} and {len(sigma)}")
+    if any(not (0.0 < a <= 2.0) for a in alpha):
+        raise ValueError(f"alpha must lie in (0, 2], got {sorted(set(alpha))}")
+    if any(not (s >= 0.0 and math.isfinite(s)) for s in sigma):
+        raise ValueError(f"sigma must be >= 0, got {sorted(set(sigma))}")
+    if not (eta > 0 and math.isfinite(eta)):
+        raise ValueError(f"eta must be > 0, got {eta!r}")
+    if not 1 <= avg_last <= steps:
+        raise ValueError(f"avg_last must lie in [1, steps] = [1, {steps}], got {avg_last!r}")
+    dev, dt = theta0.device, theta0.dtype
+    P = theta0.shape[1]
+    scale = torch.tensor([s * eta ** (1.0 / a) for a, s in zip(alpha, sigma)], device=dev, dtype=dt).unsqueeze(1)
+    groups = {a: torch.tensor([r for r in range(R) if alpha[r] == a], device=dev) for a in sorted(set(alpha))}
+    theta = theta0.clone()
+    diverged = torch.zeros(R, dtype=torch.bool, device=dev)
+    acc = {k: torch.zeros(R, device=dev, dtype=dt) for k in ("trl", "tel", "tra", "tea")}
+    tr_trace, te_trace = [], []
+    for k in tqdm(range(steps), disable=progress if progress is not None else True, desc="noisy GD"):
+        th = theta.detach().requires_grad_(True)
+        loss = cross_entropy_per_run(shape, th, Xtr, ytr)
+        (grad,) = torch.autograd.grad(loss.sum(), th)
+        xi = torch.empty(R, P, device=dev, dtype=dt)
+        for a, idx in groups.items():
+            xi[idx] = rotational_stable((len(idx), P), a, generator=generator, device=dev, dtype=dt)
+        theta = theta - eta * grad + scale * xi
+        bad = ~torch.isfinite(theta).all(dim=1) | ~torch.isfinite(loss) | (theta.norm(dim=1) > max_norm)
+        if bool(bad.any()):
+            diverged |= bad
+            theta = torch.where(diverged.unsqueeze(1), torch.zeros((), device=dev, dtype=dt), theta)
+        record = k >= steps - avg_last
+        if record or k % trace_every == 0:
+            with torch.no_grad():
+                ztr, zte = shape.logits(theta, Xtr), shape.logits(theta, Xte)
+                ce = torch.nn.functional.cross_entropy
+                trl = ce(ztr.transpose(1, 2), ytr.expand(R, -1), reduction="none").mean(1)
+                tel = ce(zte.transpose(1, 2), yte.expand(R, -1), reduction="none").mean(1)
+                if record:
+                    acc["trl"] += trl
+                    acc["tel"] += tel
+                    acc["tra"] += (ztr.argmax(-1) == ytr).to(dt).mean(1)
+                    acc["tea"] += (zte.argmax(-1) == yte).to(dt).mean(1)
+                if k % trace_every == 0:
+                    tr_trace.append(trl)
+                    te_trace.append(tel)
+    nan = torch.tensor(float("nan"), device=dev, dtype=dt)
+    m = {key: torch.where(diverged, nan, v / avg_last) for key, v in acc.items()}
+    return NoisyGDResult(m["trl"], m["tel"], m["tra"], m["tea"], diverged, torch.stack(tr_trace), torch.stack(te_trace))
