@@ -248,13 +248,10 @@ def spectral_radius(hessians: npt.ArrayLike | None = None, eta: float = 1.0, bat
     return op.spectral_radius(method=method)
 
 
-def spectral_radius_diagonal(diagonals: npt.ArrayLike, eta: float, batch: int, sampling: str) -> float:
-    """Exact rho(Q) when every H_i is diagonal in one common basis, H_i = diag(h_i1..h_id) with h_ik >= 0.
-
-    T maps diagonal M to diagonal M with factors f_k = E[(1 - eta h_hat_k)^2]
-    = 1 - 2 eta hbar_k + eta^2 (alpha hbar_k^2 + beta (1/n) sum_i h_ik^2), and the off-diagonal entry (j, k) is
-    multiplied by E[(1 - eta h_hat_j)(1 - eta h_hat_k)] <= sqrt(f_j f_k) (Cauchy-Schwarz); hence rho(Q) = max_k f_k.
-    """
+def diagonal_growth_factors(diagonals: npt.ArrayLike, eta: float, batch: int, sampling: str) -> Array:
+    """Per-coordinate mean-square growth factors f_k = E[(1 - eta h_hat_k)^2] when every H_i is diagonal in one common
+    basis, H_i = diag(h_i1..h_id), h_ik >= 0:  f_k = 1 - 2 eta hbar_k + eta^2 (alpha hbar_k^2 + beta (1/n) sum_i h_ik^2)
+    (eq. (1) restricted to diagonal M, which T maps to diagonal M)."""
     h = np.asarray(diagonals, dtype=np.float64)
     if h.ndim != 2 or h.shape[0] < 1 or h.shape[1] < 1:
         raise ValueError(f"diagonals must have shape (n, d) with n, d >= 1, got {h.shape}")
@@ -263,8 +260,16 @@ def spectral_radius_diagonal(diagonals: npt.ArrayLike, eta: float, batch: int, s
     e = check_eta(eta)
     alpha, beta = noise_coefficients(h.shape[0], batch, sampling)
     hbar = h.mean(axis=0)
-    f = 1.0 - 2.0 * e * hbar + e**2 * (alpha * hbar**2 + beta * np.mean(h**2, axis=0))
-    return float(np.max(f))
+    return np.asarray(1.0 - 2.0 * e * hbar + e**2 * (alpha * hbar**2 + beta * np.mean(h**2, axis=0)), dtype=np.float64)
+
+
+def spectral_radius_diagonal(diagonals: npt.ArrayLike, eta: float, batch: int, sampling: str) -> float:
+    """Exact rho(Q) = max_k f_k (see :func:`diagonal_growth_factors`) when all H_i are diagonal in one basis.
+
+    T maps diagonal M to diagonal M with factors f_k, and the off-diagonal entry (j, k) is multiplied by
+    E[(1 - eta h_hat_j)(1 - eta h_hat_k)] <= sqrt(f_j f_k) (Cauchy-Schwarz); hence rho(Q) = max_k f_k.
+    """
+    return float(np.max(diagonal_growth_factors(diagonals, eta, batch, sampling)))
 
 
 def second_moment_trajectory(hessians: npt.ArrayLike, eta: float, batch: int, sampling: str, m0: npt.ArrayLike,
