@@ -170,7 +170,7 @@ def graphs_config(scale: str) -> GraphsConfig:
 def graphs_sweep(cfg: GraphsConfig) -> dict[str, Any]:
     """Final-window disagreement on several graphs, with lambda_2, lambda_max and the prediction (P)."""
     c = _tilts(cfg.n_agents, cfg.tilt_scale, None, cfg.seed)
-    lam2, lmax, pred, meas, se = [], [], [], [], []
+    lam2, lmax, pred, meas, se, final = [], [], [], [], [], []
     k_win = np.linspace(cfg.steps // 2, cfg.steps, 10).astype(int)
     for kind in cfg.graphs:
         lap = _graph_laplacian(kind, cfg.n_agents, cfg.seed)
@@ -187,9 +187,11 @@ def graphs_sweep(cfg: GraphsConfig) -> dict[str, Any]:
         lmax.append(ev[-1])
         pred.append(float(p[-1]))
         meas.append(float(np.nanmean(ratio)))
+        final.append(float(np.nanmean(_np(tr.disagreement[-1]))))
         se.append(float(np.nanstd(ratio, ddof=1) / np.sqrt(np.sum(np.isfinite(ratio)))))
     return {"lambda2": np.array(lam2), "lambda_max": np.array(lmax), "prediction_final": np.array(pred),
-            "ratio": np.array(meas), "ratio_se": np.array(se), "graphs": np.array(list(cfg.graphs))}  # fmt: skip
+            "ratio": np.array(meas), "ratio_se": np.array(se), "measured_final": np.array(final),
+            "graphs": np.array(list(cfg.graphs))}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -639,7 +641,7 @@ def fig_escape(ctx: Context) -> Figure:
         x1 = r[f"{name}_x1"][:, :20]
         axes[0].plot(r["t"], x1, color=col, lw=0.6, alpha=0.7)
         axes[0].plot([], [], color=col, label=lab)
-    style.label(axes[0], r"ODE time $t_k=\sum_{j\le k}\alpha_j$", r"$\bar x_1$", "from the stable manifold (0, 1)")
+    style.label(axes[0], r"ODE time $t_k=\sum_{j\leq k}\alpha_j$", r"$\bar x_1$", "from the stable manifold (0, 1)")
     axes[0].legend(loc="lower left")
     r2 = rs["kink"]
     axes[1].plot(r2["iso_x1"][:, :20], r2["iso_x2"][:, :20], color=style.PALETTE[0], lw=0.5, alpha=0.7)
@@ -689,11 +691,14 @@ def fig_graphs(ctx: Context) -> Figure:
     names = [str(g) for g in r["graphs"]]
     lam2 = r["lambda2"]
     axes[0].plot(lam2, r["prediction_final"], "o--", color=style.METHOD_COLORS["theory"], label="prediction (P)")
+    axes[0].plot(lam2, r["measured_final"], "s", mfc="none", color=style.PALETTE[0], ms=8,
+                 label="D-SGD (mean over runs)")
+    axes[0].legend(loc="lower left")
     for x, y, nm in zip(lam2, r["prediction_final"], names):
         axes[0].annotate(nm, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
-    style.label(axes[0], r"algebraic connectivity $\lambda_2(L)$", r"predicted disagreement at $k=K$",
+    style.label(axes[0], r"algebraic connectivity $\lambda_2(L)$", r"disagreement at $k=K$",
                 r"$c_\beta=1/\lambda_{\max}(L)$, N = 16")  # fmt: skip
     axes[1].errorbar(lam2, r["ratio"], yerr=3 * r["ratio_se"], fmt="o", color=style.PALETTE[0], capsize=3)
     axes[1].axhline(1.0, color="k", lw=0.8)
