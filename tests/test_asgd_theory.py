@@ -261,3 +261,53 @@ def test_zou_bound_dominates_exact_and_effective_dimension() -> None:
         assert rc.avg_total[0, N] <= zb.bound
         d_eff = L.effective_dimension(lam, eta, N)
         assert d_eff == pytest.approx(zb.k_star + (eta * N) ** 2 * float(np.sum(lam[zb.k_star :] ** 2)))
+
+
+@pytest.mark.parametrize("algo", ["sgd", "asgd"])
+@pytest.mark.parametrize("frac", [0.5, 0.3])
+def test_tail_average_every_n_matches_fixed_windows(algo: str, frac: float) -> None:
+    """The O(N d) running tail window (s = floor(f N) for every N) equals separate fixed-start windows, and the
+    brute-force full-covariance computation on a small case."""
+    import math
+
+    lam = L.power_law_spectrum(40, 2.0)
+    p = L.paper_params(lam)
+    m0 = L.band_init(40, 2, 8)
+    n = 300
+    kw = dict(tail_fraction=frac, avg_starts=())
+    rc = L.asgd_risk(p, lam, m0, 0.01, n, **kw) if algo == "asgd" else L.sgd_risk(p.delta, lam, m0, 0.01, n, **kw)  # type: ignore[arg-type]
+    ns = [1, 2, 3, 7, 50, 151, 299, 300]
+    starts = [math.floor(frac * N) for N in ns]
+    ref = (L.asgd_risk(p, lam, m0, 0.01, n, avg_starts=starts) if algo == "asgd"
+           else L.sgd_risk(p.delta, lam, m0, 0.01, n, avg_starts=starts))
+    for j, N in enumerate(ns):
+        assert rc.tail_bias is not None and rc.tail_variance is not None
+        assert rc.tail_bias[N] == pytest.approx(ref.avg_bias[j, N], rel=1e-10)
+        assert rc.tail_variance[N] == pytest.approx(ref.avg_variance[j, N], rel=1e-10, abs=1e-300)
+    assert rc.dir_tail_bias is not None and rc.dir_tail_variance is not None
+    assert rc.tail_bias is not None and rc.tail_variance is not None
+    np.testing.assert_allclose(rc.dir_tail_bias.sum() + rc.dir_tail_variance.sum(),
+                               rc.tail_bias[n] + rc.tail_variance[n], rtol=1e-12)
+    # brute force on a small case
+    lam5 = SPECTRA["power2"]
+    p5 = L.accsgd_to_asgd(0.15 / lam5.sum(), kappa=30.0, xi=3.0)
+    w0 = np.linspace(1.0, -0.5, 5)
+    rc5 = L.asgd_risk(p5, lam5, w0**2, 0.3, 25, tail_fraction=frac)
+    for N in (5, 12, 25):
+        _, avg = _brute_force(p5, lam5, w0, 0.3, N, 3.0, math.floor(frac * N))
+        assert rc5.tail_bias is not None and rc5.tail_variance is not None
+        assert rc5.tail_bias[N] + rc5.tail_variance[N] == pytest.approx(avg[N], rel=1e-11)
+
+
+def test_tail_window_with_singular_transition() -> None:
+    """SGD written as ASGD (beta = 1) has det A = 0: the running tail window must not need A^{-1}."""
+    lam = L.power_law_spectrum(30, 1.5)
+    eta = 1.0 / (3 * lam.sum())
+    m0 = L.band_init(30, 1, 4)
+    a = L.asgd_risk(L.sgd_as_asgd(eta), lam, m0, 0.05, 200, tail_fraction=0.5)
+    b = L.sgd_risk(eta, lam, m0, 0.05, 200, tail_fraction=0.5)
+    assert np.all(L.det_A(L.sgd_as_asgd(eta), lam) == 0.0)
+    assert a.tail_bias is not None and b.tail_bias is not None and a.tail_variance is not None
+    assert b.tail_variance is not None
+    np.testing.assert_allclose(a.tail_bias[1:], b.tail_bias[1:], rtol=1e-10)
+    np.testing.assert_allclose(a.tail_variance[2:], b.tail_variance[2:], rtol=1e-10)
