@@ -76,21 +76,24 @@ def curves_config(scale: str) -> CurvesConfig:
 
 @experiment("asgd.curves", paper=PAPER, config=curves_config, schema=1)
 def curves(cfg: CurvesConfig) -> dict[str, Any]:
-    """Exact last-iterate and averaged (``mean(w_0..w_{N-1})``) bias and variance of SGD and ASGD for every step,
-    for ``w_0 - w*`` spread evenly over each band of eigen-directions (``||w_0 - w*||^2 = 1``)."""
+    """Exact last-iterate, averaged (``mean(w_0..w_{N-1})``) and tail-averaged (``mean(w_{N//2}..w_{N-1})``) bias
+    and variance of SGD and ASGD for every step, for ``w_0 - w*`` spread evenly over each band of eigen-directions
+    (``||w_0 - w*||^2 = 1``)."""
     s = _setting(cfg)
     lam, p = s.lam(), s.params()
     out: dict[str, Any] = {"lam": lam, "delta": p.delta, "alpha": p.alpha, "beta": p.beta, "gamma": p.gamma}
     for j, (lo, hi) in enumerate(cfg.bands):
         m0 = L.band_init(cfg.d, lo, hi)
-        for name, rc in (("sgd", L.sgd_risk(p.delta, lam, m0, cfg.sigma2, cfg.n_steps)),
-                         ("asgd", L.asgd_risk(p, lam, m0, cfg.sigma2, cfg.n_steps))):
+        for name, rc in (("sgd", L.sgd_risk(p.delta, lam, m0, cfg.sigma2, cfg.n_steps, tail_fraction=0.5)),
+                         ("asgd", L.asgd_risk(p, lam, m0, cfg.sigma2, cfg.n_steps, tail_fraction=0.5))):
             out[f"{name}_bias_b{j}"] = rc.bias
             out[f"{name}_avg_bias_b{j}"] = rc.avg_bias[0]
+            out[f"{name}_tail_bias_b{j}"] = rc.tail_bias
             out[f"{name}_dir_bias_b{j}"] = rc.dir_bias
             if j == 0:  # the variance does not depend on w_0
                 out[f"{name}_var"] = rc.variance
                 out[f"{name}_avg_var"] = rc.avg_variance[0]
+                out[f"{name}_tail_var"] = rc.tail_variance
                 out[f"{name}_dir_var"] = rc.dir_variance
                 out[f"{name}_rho"] = rc.rho
     out["bands"] = np.array(cfg.bands)
@@ -287,6 +290,62 @@ def kurtosis(cfg: KurtosisConfig) -> dict[str, Any]:
                     f"{name}_k3_curve": k3.total, f"{name}_mc": res.mean, f"{name}_se": res.se,
                     f"{name}_diverged": res.diverged_frac})
     return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# experiment 6 (exploration): variance ratio for other spectrum decays
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DecayConfig:
+    d: int = 2000
+    exponents: tuple[float, ...] = (1.5, 2.0, 3.0)
+    sigma2: float = 0.01
+    lr_scale: float = 1.0 / 3.0
+    kappa: float = 200.0
+    xi: float = 5.0
+    c: float = 0.7
+    n_steps: int = 10_000
+
+
+def decay_config(scale: str) -> DecayConfig:
+    return by_scale(scale, smoke=DecayConfig(n_steps=2000), default=DecayConfig(),
+                    full=DecayConfig(d=20000, n_steps=100_000, exponents=(1.25, 1.5, 2.0, 3.0, 4.0)))
+
+
+@experiment("asgd.decay", paper=PAPER, config=decay_config, schema=1)
+def decay(cfg: DecayConfig) -> dict[str, Any]:
+    """Exact variance ratio ASGD/SGD (last iterate, average, tail average) for ``lam_i = i^-a``, several ``a``,
+    next to the heuristic ``(s_eff/delta)^(1/a)``."""
+    out: dict[str, Any] = {"exponents": np.array(cfg.exponents)}
+    zero = np.zeros(cfg.d)
+    for j, a in enumerate(cfg.exponents):
+        lam = L.power_law_spectrum(cfg.d, a)
+        p = L.accsgd_to_asgd(cfg.lr_scale / float(lam.sum()), cfg.kappa, cfg.xi, cfg.c)
+        rs = L.sgd_risk(p.delta, lam, zero, cfg.sigma2, cfg.n_steps, tail_fraction=0.5)
+        ra = L.asgd_risk(p, lam, zero, cfg.sigma2, cfg.n_steps, tail_fraction=0.5)
+        assert rs.tail_variance is not None and ra.tail_variance is not None
+        out[f"last_a{j}"] = ra.variance[2:] / rs.variance[2:]
+        out[f"avg_a{j}"] = ra.avg_variance[0, 3:] / rs.avg_variance[0, 3:]
+        out[f"tail_a{j}"] = ra.tail_variance[4:] / rs.tail_variance[4:]
+        out[f"pred_a{j}"] = L.variance_ratio_prediction(p, a)
+    return out
+
+
+@figure("asgd_variance_decay", paper=PAPER)
+def fig_decay(ctx: Context) -> Any:
+    """Variance ratio ASGD/SGD vs N for lambda_i = i^-a, with the heuristic (s_eff/delta)^(1/a) dashed."""
+    r = ctx.result("asgd.decay")
+    fig, axes = style.subplots(1, 3, width=9.6, height=2.8, sharey=True)
+    for ax, kind, first, title in ((axes[0], "last", 2, "last iterate $w_N$"),
+                                   (axes[1], "avg", 3, r"average $\bar w_N$"),
+                                   (axes[2], "tail", 4, r"tail average of $w_{N/2..N-1}$")):
+        for j, a in enumerate(r["exponents"]):
+            y = r[f"{kind}_a{j}"]
+            ax.semilogx(np.arange(first, first + len(y)), y, color=f"C{j}", label=f"$a = {a:g}$")
+            ax.axhline(float(r[f"pred_a{j}"]), color=f"C{j}", ls="--", lw=0.8)
+        style.label(ax, "step $N$", "variance ratio ASGD / SGD" if kind == "last" else "", title)
+    axes[0].legend(title=r"$\lambda_i = i^{-a}$; dashed: $(s_{\rm eff}/\delta)^{1/a}$")
+    return fig
 
 
 # ----------------------------------------------------------------------------------------------------------------
