@@ -14,6 +14,7 @@ marked diverged, frozen, and excluded from the means; the diverged fraction is r
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -103,11 +104,9 @@ def simulate_linreg(lam: npt.ArrayLike | torch.Tensor, w0: npt.ArrayLike | torch
     last = np.full((rec.size, R), np.nan)
     avg = np.full((rec.size, R), np.nan)
     diverged = np.zeros(R, dtype=bool)
-    import time
-
     t0 = time.perf_counter()
-    bar = tqdm(total=n * ((R + ch - 1) // ch), disable=progress is False if progress is not None else None,
-               desc="MC linreg", leave=False)
+    disable = None if progress is None else not progress  # None: tqdm decides (off when not a terminal)
+    bar = tqdm(total=n * ((R + ch - 1) // ch), disable=disable, desc="MC linreg", leave=False)
     for c0 in range(0, R, ch):
         r = min(ch, R - c0)
         w = w0_t.expand(r, d).clone()
