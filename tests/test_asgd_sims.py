@@ -102,3 +102,17 @@ def test_bad_input(kw: dict, match: str) -> None:
     args.update(kw)
     with pytest.raises(ValueError, match=match):
         simulate_linreg(**args)  # type: ignore[arg-type]
+
+
+def test_chunked_runs_agree_with_exact() -> None:
+    """Runs processed in chunks (memory O(chunk d)) estimate the same risk; seeds give identical chunks."""
+    d, n, R = 10, 60, 2400
+    lam = L.power_law_spectrum(d, 2.0)
+    p = L.paper_params(lam)
+    m0 = L.band_init(d, 1, 4)
+    kw = dict(alpha=p.alpha, beta=p.beta, gamma=p.gamma, delta=p.delta, record_steps=[n], progress=False, chunk=700)
+    a = simulate_linreg(lam, np.sqrt(m0), np.zeros(d), 0.01, n, R, generator=_gens(7)[0], noise_generator=_gens(7)[1],
+                        **kw)  # type: ignore[arg-type]
+    ex = L.asgd_risk(p, lam, m0, 0.01, n).total[n]
+    assert a.final.shape == (R,)
+    assert abs(a.mean[0] - ex) <= K * a.se[0]
