@@ -105,7 +105,7 @@ def test_bad_input(kw: dict, match: str) -> None:
 
 
 def test_chunked_runs_agree_with_exact() -> None:
-    """Runs processed in chunks (memory O(chunk d)) estimate the same risk; seeds give identical chunks."""
+    """Runs processed in chunks (memory O(chunk d)) estimate the same risk (all R runs are kept)."""
     d, n, R = 10, 60, 2400
     lam = L.power_law_spectrum(d, 2.0)
     p = L.paper_params(lam)
