@@ -380,7 +380,7 @@ class ReluConfig:
 
 def relu_config(scale: str) -> ReluConfig:
     return by_scale(scale, smoke=ReluConfig(steps=6_000, runs=4), default=ReluConfig(),
-                    full=ReluConfig(hidden=64, samples=512, steps=1_000_000, runs=256))  # fmt: skip
+                    full=ReluConfig(hidden=64, samples=512, steps=200_000, runs=256))  # fmt: skip
 
 
 @experiment("dsgd.relu", paper=PAPER, config=relu_config, schema=1)
