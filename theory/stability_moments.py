@@ -119,6 +119,13 @@ def noise_coefficients(n: int, batch: int, sampling: str) -> tuple[float, float]
 
 
 # ----------------------------------------------------------------------------------------------------- dense Q
+def _mean_kron(h: Array) -> Array:
+    """(1/n) sum_i H_i kron H_i as one GEMM: entries H_i[a, b] H_i[c, e] at row (a, c), column (b, e)."""
+    n, d, _ = h.shape
+    v = h.reshape(n, d * d)
+    return np.ascontiguousarray((v.T @ v / n).reshape(d, d, d, d).transpose(0, 2, 1, 3).reshape(d * d, d * d))
+
+
 def second_moment_matrix(hessians: npt.ArrayLike, eta: float, batch: int, sampling: str) -> Array:
     """Dense Q (d^2 x d^2) with vec(M_{t+1}) = Q vec(M_t):  Q = I - eta (H kron I + I kron H) + eta^2 D,
     D = alpha H kron H + beta (1/n) sum_i H_i kron H_i  (eq. (1); row-major vec, Q is symmetric)."""
@@ -128,7 +135,7 @@ def second_moment_matrix(hessians: npt.ArrayLike, eta: float, batch: int, sampli
     alpha, beta = noise_coefficients(n, batch, sampling)
     hm = h.mean(axis=0)
     eye = np.eye(d)
-    kron_mean = np.einsum("nij,nkl->ikjl", h, h).reshape(d * d, d * d) / n
+    kron_mean = _mean_kron(h)
     q = np.eye(d * d) - e * (np.kron(hm, eye) + np.kron(eye, hm)) + e**2 * (alpha * np.kron(hm, hm) + beta * kron_mean)
     return 0.5 * (q + q.T)
 
@@ -186,13 +193,19 @@ class SecondMomentOperator:
         assert self.hessians is not None
         return np.einsum("nij,jk,nkl->il", self.hessians, m, self.hessians, optimize=True) / self.hessians.shape[0]
 
+    def times_h(self, m: Array) -> Array:
+        """H M; O(n d^2) through the factors when H = G^T G / n, else a dense product."""
+        if self.factors is not None:
+            g = self.factors
+            return np.asarray(g.T @ (g @ m) / g.shape[0], dtype=np.float64)
+        return np.asarray(self.mean_hessian @ m, dtype=np.float64)
+
     def apply(self, m: Array) -> Array:
-        """T(M) for a d x d matrix M (eq. (1))."""
-        h = self.mean_hessian
-        hm = h @ m
-        out = m - self.eta * (hm + m @ h)
-        out = out + self.eta**2 * (self.alpha * (hm @ h) + self.beta * self.sum_sandwich(m))
-        return out
+        """T(M) for a d x d matrix M (eq. (1)); M need not be symmetric."""
+        hm = self.times_h(m)
+        mh = self.times_h(m.T).T
+        hmh = self.times_h(hm.T).T
+        return m - self.eta * (hm + mh) + self.eta**2 * (self.alpha * hmh + self.beta * self.sum_sandwich(m))
 
     def linear_operator(self) -> spla.LinearOperator:
         """scipy LinearOperator on vec(M) in R^{d^2} (symmetric)."""
@@ -303,7 +316,7 @@ def eta_star(hessians: npt.ArrayLike, batch: int, sampling: str = "without_repla
     lam, u = np.linalg.eigh(h.mean(axis=0))
     ht = np.einsum("ji,njk,kl->nil", u, h, u)
     dmat = (alpha * np.kron(np.diag(lam), np.diag(lam))
-            + beta * np.einsum("nij,nkl->ikjl", ht, ht).reshape(d * d, d * d) / n)
+            + beta * _mean_kron(ht))
     cdiag = 0.5 * (lam[:, None] + lam[None, :]).reshape(-1)
     keep = cdiag > 1e-13 * max(float(lam[-1]), np.finfo(np.float64).tiny)
     if not np.any(keep):

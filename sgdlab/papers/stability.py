@@ -258,6 +258,13 @@ def _adjacent_to_contour(pred: np.ndarray) -> np.ndarray:
     return adj
 
 
+def _combine(parts: dict[str, Verdict], *, predicted: float, measured: float) -> Verdict:
+    """Verdict.combine, with every part's own note (the numbers behind it) in the note."""
+    v = Verdict.combine(parts, predicted=predicted, measured=measured)
+    v.note = "; ".join(f"{k}: {p.verdict} ({p.note})" for k, p in parts.items())
+    return v
+
+
 def _typical_prediction(r: Any) -> np.ndarray:
     """Typical-run divergence predicted by the a.s. exponent: median log ||w_T||^2 / ||w_0||^2 ~ 2 T lyap exceeds
     log(threshold)."""
@@ -283,7 +290,7 @@ def exact_boundary(ctx: Context) -> Verdict:
         parts[s] = Verdict.boolean(not bad.any(), predicted=0, measured=int(bad.sum()),
                                    note=f"{int(bad.sum())}/{bad.size} points off the contour, {false_div} diverge "
                                         f"with rho <= 1")
-    v = Verdict.combine(parts, predicted=0, measured=sum(float(p.measured or 0) for p in parts.values()))
+    v = _combine(parts, predicted=0, measured=sum(float(p.measured or 0) for p in parts.values()))
     v.note = f"eta = 0.8; largest rho(Q) among stable-looking points off the contour: {worst_rho:.3f}; " + v.note
     return v
 
@@ -308,7 +315,7 @@ def ms_boundary(ctx: Context) -> Verdict:
             zmax <= 5 and ok_exact and wrong == 0 and mf_err <= 1e-9, predicted=0.0, measured=zmax, tolerance=5.0,
             note=f"max z {zmax:.2f}, decisive points {int(decisive.sum())}/{decisive.size}, misclassified {wrong}, "
                  f"matrix-free rel. err {mf_err:.1e}")
-    return Verdict.combine(parts, predicted=0.0, measured=max(float(p.measured or 0) for p in parts.values()))
+    return _combine(parts, predicted=0.0, measured=max(float(p.measured or 0) for p in parts.values()))
 
 
 @claim("stability.typical_boundary", paper=PAPER, expected="holds", experiments=("stability.divergence_map",),
@@ -324,7 +331,7 @@ def typical_boundary(ctx: Context) -> Verdict:
         parts[f"{s} eta={eta}"] = Verdict.boolean(
             not bad.any() and bool(pred.any()) and bool((~pred).any()), predicted=0, measured=int(bad.sum()),
             note=f"{int(mis.sum())}/{mis.size} misclassified, {int(bad.sum())} off the contour")
-    return Verdict.combine(parts, predicted=0, measured=sum(float(p.measured or 0) for p in parts.values()))
+    return _combine(parts, predicted=0, measured=sum(float(p.measured or 0) for p in parts.values()))
 
 
 @claim("stability.thm1_sufficient", paper=PAPER, expected="holds",
