@@ -65,7 +65,7 @@ class LeastSquares:
     def grad(self, theta: torch.Tensor, idx: torch.Tensor | None = None) -> torch.Tensor:
         """theta (K, R, d) -> gradient (K, R, d)."""
         if idx is None:
-            return torch.einsum("krd,ked->kre", theta, self.A) - self.b[:, None, :]
+            return torch.baddbmm(self.b[:, None, :], theta, self.A.transpose(1, 2), alpha=1.0, beta=-1.0)
         Xb = self.X[:, idx]  # (K, R, B, d)
         res = torch.einsum("krbd,krd->krb", Xb, theta) - self.y[:, idx]
         return torch.einsum("krb,krbd->krd", res, Xb) / idx.shape[1]
@@ -89,7 +89,7 @@ class Quadratic:
         """theta (K, R, d) -> A theta - b (K, R, d); idx must be None."""
         if idx is not None:
             raise ValueError("Quadratic has full gradients only: idx must be None (use LeastSquares for minibatches)")
-        return torch.einsum("krd,ked->kre", theta, self.A) - self.b[:, None, :]
+        return torch.baddbmm(self.b[:, None, :], theta, self.A.transpose(1, 2), alpha=1.0, beta=-1.0)
 
 
 @dataclass
@@ -125,6 +125,7 @@ def euler_chain(
     burn_in: int = 0,
     observe: Observable | None = None,
     max_norm: float = 1e12,
+    check_every: int = 10,
     progress: bool | None = None,
 ) -> ChainResult:
     """Heavy-tailed Euler chain for K coupled datasets x R runs (theta0 of shape (K, R, d)):
@@ -134,7 +135,8 @@ def euler_chain(
     g_k = grad(theta, None) (full gradient) or grad(theta, idx_k) with idx_k ~ U{0..n-1}^(R x B) drawn from
     batch_generator when batch = (n, B); xi_k (R, d) rotationally invariant alpha-stable from generator, shared by the
     K datasets (synchronous coupling). observe(theta) -> {name: (K, R)} is averaged over steps burn_in+1..steps.
-    A run is diverged once any coordinate is non-finite or ||theta|| > max_norm; it is then frozen at 0."""
+    A run is diverged once any coordinate is non-finite or ||theta|| > max_norm (checked at every recorded step, else
+    every `check_every` steps and at the last); it is then frozen at 0 and excluded from the averages."""
     check_chain_args(alpha, sigma, eta)
     if theta0.ndim != 3:
         raise ValueError(f"theta0 must have shape (K, R, d), got {tuple(theta0.shape)}")
@@ -158,12 +160,16 @@ def euler_chain(
         if batch is not None:
             idx = torch.randint(batch[0], (R, batch[1]), generator=batch_generator, device=theta.device)
         xi = rotational_stable((R, d), alpha, generator=generator, device=theta.device, dtype=theta.dtype)
-        theta = theta - eta * grad(theta, idx) + noise_scale * xi.unsqueeze(0)
+        theta.sub_(grad(theta, idx), alpha=eta).add_(xi.unsqueeze(0), alpha=noise_scale)  # in place: no temporaries
+        recording = observe is not None and k >= burn_in
+        if not recording and k % check_every and k != steps - 1:
+            continue
         bad = ~torch.isfinite(theta).all(dim=-1) | (torch.linalg.vector_norm(theta, dim=-1) > max_norm)
         if bool(bad.any()):
             diverged |= bad
             theta = torch.where(diverged.unsqueeze(-1), torch.zeros((), dtype=theta.dtype, device=theta.device), theta)
-        if observe is not None and k >= burn_in:
+        if recording:
+            assert observe is not None
             for name, val in observe(theta).items():
                 sums[name] = sums.get(name, torch.zeros_like(val)) + val
     n_avg = steps - burn_in

@@ -109,8 +109,8 @@ def rotational_stable(
     shape = tuple(shape)
     if len(shape) == 0:
         raise ValueError("shape must have at least one dimension (the last one is d)")
-    G = math.sqrt(2.0) * torch.randn(shape, generator=generator, device=device, dtype=dtype)
+    G = torch.randn(shape, generator=generator, device=device, dtype=dtype)
     if a == 2.0:
-        return c * G
+        return G.mul_(c * math.sqrt(2.0))
     A = positive_stable(shape[:-1] + (1,), a / 2.0, generator=generator, device=device, dtype=dtype)
-    return (c * torch.sqrt(A)) * G
+    return G.mul_(torch.sqrt(A).mul_(c * math.sqrt(2.0)))  # one pass over the (..., d) tensor

@@ -631,7 +631,12 @@ def gsz(cfg: GSZConfig) -> dict[str, Any]:
         div.append(res.diverged_fraction)
         srt = np.sort(nx)[::-1]
         surv.append(srt[np.unique(np.logspace(0, math.log10(srt.size), 40).astype(int)) - 1])
-    return {"b": np.array([c[0] for c in cfg.configs]), "eta": np.array([c[1] for c in cfg.configs]),
+    curves = {}
+    for b in sorted({c[0] for c in cfg.configs}):  # exact root curves for the figure (cached with the result)
+        ee = np.linspace(0.10, 0.178, 14) if b == 1 else np.linspace(0.17, 0.30, 8)
+        curves[f"curve_eta_b{b}"] = ee
+        curves[f"curve_root_b{b}"] = np.array([TI.gsz_tail_index(e, b, cfg.d) for e in ee])
+    return {**curves, "b": np.array([c[0] for c in cfg.configs]), "eta": np.array([c[1] for c in cfg.configs]),
             "hill": np.array(est), "hill_se": np.array(est_se), "root": np.array(root), "diverged": np.array(div),
             "k": np.array(k_used), "steps": np.array(steps_used), "surv_x": np.array(surv), "R": cfg.runs}
 
@@ -829,7 +834,7 @@ def fig_non_monotone(ctx: Context) -> Any:
     ax.set_yscale("log")
     ax.legend()
     style.label(ax, r"tail index $\alpha$", r"$E|\theta_\infty-\hat\theta|$ / value at $\alpha=2$",
-                r"OU formula (lines), Euler MC (dots), $\alpha^*$ (dotted)")
+                r"OU formula, Euler MC, $\alpha^*$ (dotted)")
     return fig
 
 
@@ -856,8 +861,7 @@ def fig_gsz(ctx: Context) -> Any:
     fig, axes = style.subplots(1, 2, width=7.0, height=2.8)
     for bi, b in enumerate(sorted(set(r["b"].tolist()))):
         col = style.PALETTE[bi]
-        ee = np.linspace(0.10, 0.178, 30) if b == 1 else np.linspace(0.17, 0.30, 25)
-        roots = np.array([TI.gsz_tail_index(e, b, cfg.d) for e in ee])
+        ee, roots = r[f"curve_eta_b{b}"], r[f"curve_root_b{b}"]
         axes[0].plot(ee, np.where(np.isfinite(roots), roots, np.nan), color=col, lw=1.0, label=f"root, $b={b}$")
         sel = r["b"] == b
         axes[0].errorbar(r["eta"][sel], r["hill"][sel], yerr=K_SE * r["hill_se"][sel], fmt="o", color=col, ms=3,
