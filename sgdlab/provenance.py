@@ -36,20 +36,39 @@ def result_key(name: str, cfg: Any, schema: int) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def _library_deps(module: str) -> list[Path]:
+    """Source files of ``module`` and of every ``theory``/``sims`` module it uses, followed transitively through
+    module globals (imported modules, functions and classes)."""
+    import inspect
+
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in sys.modules:
+            continue
+        seen.add(name)
+        for v in vars(sys.modules[name]).values():
+            dep = v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None)
+            if isinstance(dep, str) and dep.split(".")[0] in ("theory", "sims") and dep not in seen:
+                todo.append(dep)
+    files: set[Path] = set()
+    for name in seen:
+        f = getattr(sys.modules[name], "__file__", None)
+        if f:
+            files.add(Path(f).resolve())
+    mod_file = getattr(sys.modules.get(module), "__file__", None)
+    if mod_file and Path(mod_file).name == "__init__.py":  # a paper package: all of its files
+        files |= {q.resolve() for q in Path(mod_file).parent.rglob("*.py")}
+    return sorted(files)
+
+
 def code_fingerprint(module: str) -> str:
-    """sha256 over the sources of theory/, sims/ and the experiment's module (or package): a changed source makes
-    a cached result stale."""
+    """sha256 over the sources of the experiment's module and of the theory/sims modules it uses (transitively):
+    a result computed by other code is stale and gets recomputed."""
     h = hashlib.sha256()
-    files: list[Path] = []
-    for pkg in ("theory", "sims"):
-        files += sorted((REPO_ROOT / pkg).rglob("*.py"))
-    mod = sys.modules.get(module)
-    mod_file = getattr(mod, "__file__", None)
-    if mod_file:
-        p = Path(mod_file)
-        files += sorted(p.parent.rglob("*.py")) if p.name == "__init__.py" else [p]
-    for f in files:
-        h.update(str(f.relative_to(REPO_ROOT) if f.is_relative_to(REPO_ROOT) else f).encode())
+    for f in _library_deps(module):
+        h.update(str(f.relative_to(REPO_ROOT) if f.is_relative_to(REPO_ROOT) else f.name).encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 

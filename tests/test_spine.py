@@ -226,3 +226,13 @@ def test_sweep_through_an_executor_gives_the_same_results(tmp_path: Path, toy_re
     with ThreadPoolExecutor(2) as ex:
         pooled = Context(scale="smoke", store=ResultStore(tmp_path / "b"), executor=ex).sweep(toy_registered.name, cfgs)
     assert all(np.array_equal(a["x"], b["x"]) for a, b in zip(serial, pooled))
+
+
+def test_code_fingerprint_follows_the_libraries_an_experiment_uses() -> None:
+    from sgdlab.provenance import REPO_ROOT, _library_deps
+    from sgdlab.registry import load_all
+
+    load_all()
+    deps = {str(p.relative_to(REPO_ROOT)) for p in _library_deps("sgdlab.papers.asgd")}
+    assert {"sgdlab/papers/asgd.py", "theory/linreg.py", "sims/linreg.py"} <= deps
+    assert not any(d.startswith(("theory/stable", "sims/graphs", "sgdlab/papers/dsgd")) for d in deps)
