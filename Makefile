@@ -43,7 +43,7 @@ notebooks:
 	  SGDLAB_SCALE=smoke timeout $(NB_TIMEOUT) $(PY) $$nb > build/notebooks/$$(basename $$nb .py).log 2>&1 \
 	    || { cat build/notebooks/$$(basename $$nb .py).log; exit 1; }; \
 	done
-	@for nb in notebooks/*.py; do $(PY) -m jupytext --quiet --to ipynb -o build/notebooks/$$(basename $$nb .py).ipynb $$nb; done
+	@for nb in notebooks/*.py; do $(PY) -m jupytext --quiet --set-kernel python3 --to ipynb -o build/notebooks/$$(basename $$nb .py).ipynb $$nb; done
 	SGDLAB_SCALE=smoke $(PY) -m pytest -q -p no:cacheprovider --nbmake --nbmake-timeout=$(NB_TIMEOUT) build/notebooks/*.ipynb
 
 bench: install             ## benchmarks (slow; results go to benchmarks/RESULTS.md by hand)
