@@ -110,6 +110,8 @@ w = nb.result("heavy_tail.w1")
 slopes = [np.polyfit(np.log(w["ns"]), np.log(D), 1)[0] for D in w["D"]]
 print(f"log-log slope over {len(slopes)} data replicates: {np.mean(slopes):.3f} +- {np.std(slopes, ddof=1) / np.sqrt(len(slopes)):.3f}")
 print(f"max E||theta - theta'|| / bound = {np.max(w['D'] / w['bound']):.3f}")
+slopes_mb = [np.polyfit(np.log(w["ns"]), np.log(D), 1)[0] for D in w["D_mb"]]
+print(f"minibatch (B = {w['batch']}) slope: {np.mean(slopes_mb):.3f} +- {np.std(slopes_mb, ddof=1) / np.sqrt(len(slopes_mb)):.3f}")
 nb.show("heavy_tail_w1")
 
 # %% [markdown]

@@ -54,7 +54,9 @@ def symmetric_stable(
         V ~ U(-pi/2, pi/2), W ~ Exp(1),
         X = sin(alpha V) / cos(V)^(1/alpha) * (cos((1 - alpha) V) / W)^((1 - alpha) / alpha).
 
-    At alpha = 1 the last factor is 1 and X = tan V (Cauchy); at alpha = 2, X = 2 sin(V) sqrt(W) ~ N(0, 2)."""
+    At alpha = 1 the last factor is 1 and X = tan V (Cauchy); at alpha = 2, X = 2 sin(V) sqrt(W) ~ N(0, 2).
+    Nothing is clipped: for small alpha in float32 a sample can overflow to +-inf, which callers must detect and
+    report (the chains in sims.heavy_tail flag such runs as diverged)."""
     a = _check_alpha(alpha)
     c = _check_scale(scale)
     shape = tuple(shape)

@@ -35,7 +35,7 @@ def _ecf_check(x: np.ndarray, alpha: float, scale: float, ts: np.ndarray) -> Non
         assert abs(float(np.sin(t * x).mean())) <= K * se_im + 1e-12
 
 
-@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.3, 1.999, 2.0])
+@pytest.mark.parametrize("alpha", [0.5, 0.999, 1.0, 1.001, 1.3, 1.999, 2.0])
 def test_symmetric_cf(alpha: float) -> None:
     x = symmetric_stable((100_000,), alpha, scale=1.7, generator=_gen(1)).numpy()
     assert np.isfinite(x).all()
