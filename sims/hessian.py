@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,11 +63,14 @@ class HessianOperator:
     """theta -> Hessian of the mean loss L(theta) = loss_fn(model(x; theta), y) at a fixed theta, matrix-free.
 
     ``loss_fn`` must be a mean over the samples (e.g. torch.nn.functional.mse_loss with reduction='mean'), so that
-    the full Hessian is the size-weighted sum of the physical-batch Hessians.
+    the full Hessian is the size-weighted sum of the physical-batch Hessians. By default every product recomputes
+    the forward and backward pass of each physical batch (memory: one batch's graph). ``cache_graph=True`` keeps the
+    gradient graph of every batch (memory: all of them) so each product is a single double-backward pass.
     """
 
     def __init__(self, model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, *,
-                 theta: torch.Tensor | None = None, batch_size: int | None = None) -> None:
+                 theta: torch.Tensor | None = None, batch_size: int | None = None,
+                 cache_graph: bool = False) -> None:
         if x.shape[0] != y.shape[0] or x.shape[0] < 1:
             raise ValueError(f"x and y must have the same number (>= 1) of samples, got {x.shape[0]}, {y.shape[0]}")
         self.model, self.loss_fn, self.x, self.y = model, loss_fn, x, y
@@ -75,6 +79,13 @@ class HessianOperator:
         self.batch_size = _check_batch_size(batch_size, self.n)
         self.dim = int(self.theta.numel())
         self.num_hvp = 0
+        self._pullbacks: list[tuple[Callable[..., Any], float]] | None = None
+        if cache_graph:
+            self._pullbacks = [(self._pullback(a, b), (b - a) / self.n) for a, b in _chunks(self.n, self.batch_size)]
+
+    def _pullback(self, a: int, b: int) -> Callable[..., Any]:
+        """v -> (v^T H_chunk) for samples a..b-1 (reverse-over-reverse: torch.func.vjp of torch.func.grad)."""
+        return vjp(partial(grad(self.loss), x=self.x[a:b], y=self.y[a:b]), self.theta)[1]
 
     def loss(self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean loss on (x, y) at the flat parameters theta."""
@@ -86,11 +97,13 @@ class HessianOperator:
             raise ValueError(f"v must have shape {tuple(self.theta.shape)}, got {tuple(v.shape)}")
         v = v.to(dtype=self.theta.dtype, device=self.theta.device)
         out = torch.zeros_like(self.theta)
-        for a, b in _chunks(self.n, self.batch_size):
-            xa, ya = self.x[a:b], self.y[a:b]
-            pullback = vjp(partial(grad(self.loss), x=xa, y=ya), self.theta)[1]
-            (hv,) = pullback(v)  # v^T H = (H v)^T: H is symmetric
-            out = out + hv * ((b - a) / self.n)
+        if self._pullbacks is not None:
+            for pullback, w in self._pullbacks:
+                out = out + pullback(v)[0] * w
+        else:
+            for a, b in _chunks(self.n, self.batch_size):
+                (hv,) = self._pullback(a, b)(v)  # v^T H = (H v)^T: H is symmetric
+                out = out + hv * ((b - a) / self.n)
         self.num_hvp += 1
         return out
 
@@ -104,9 +117,10 @@ class HessianOperator:
         return spla.LinearOperator((self.dim, self.dim), matvec=mv, rmatvec=mv, dtype=np.float64)
 
     def top_eigenpairs(self, k: int = 1, *, seed: int = 0, tol: float = 1e-8, which: str = "LA",
-                       maxiter: int | None = None) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+                       maxiter: int | None = None, ncv: int | None = None,
+                       ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Top-k eigenpairs of H by Lanczos (see :func:`lanczos_top`)."""
-        return lanczos_top(self.linear_operator(), k, seed=seed, tol=tol, which=which, maxiter=maxiter)
+        return lanczos_top(self.linear_operator(), k, seed=seed, tol=tol, which=which, maxiter=maxiter, ncv=ncv)
 
     def dense(self) -> torch.Tensor:
         """The full P x P Hessian (torch.func.hessian per physical batch); only for small models."""
@@ -119,17 +133,21 @@ class HessianOperator:
 
 
 def lanczos_top(op: spla.LinearOperator, k: int = 1, *, seed: int = 0, tol: float = 1e-8, which: str = "LA",
-                maxiter: int | None = None) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+                maxiter: int | None = None, ncv: int | None = None,
+                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Top-k eigenpairs of a symmetric LinearOperator by scipy eigsh (implicitly restarted Lanczos), v0 ~ N(0, I)
     from np.random.default_rng(seed). ``which='LA'``: largest algebraic (lambda_1 >= lambda_2 >= ...);
-    ``'LM'``: largest magnitude. Returns (eigenvalues descending (k,), eigenvectors (dim, k))."""
+    ``'LM'``: largest magnitude. ``ncv`` (Lanczos basis size) defaults to min(dim, 2k + 6), smaller than scipy's
+    default 2k + 1 >= 20, which saves products when the top of the spectrum is separated.
+    Returns (eigenvalues descending (k,), eigenvectors (dim, k))."""
     dim = op.shape[0]
     if int(k) != k or not 1 <= k < dim:
         raise ValueError(f"k must be an integer in [1, dim - 1 = {dim - 1}], got {k!r}")
     if which not in ("LA", "LM"):
         raise ValueError(f"which must be 'LA' or 'LM', got {which!r}")
     v0 = np.random.default_rng(seed).standard_normal(dim)
-    vals, vecs = spla.eigsh(op, k=int(k), which=which, v0=v0, tol=tol, maxiter=maxiter)
+    basis = min(dim, 2 * int(k) + 6) if ncv is None else int(ncv)
+    vals, vecs = spla.eigsh(op, k=int(k), which=which, v0=v0, tol=tol, maxiter=maxiter, ncv=basis)
     order = np.argsort(vals)[::-1]
     return np.asarray(vals[order], dtype=np.float64), np.asarray(vecs[:, order], dtype=np.float64)
 
