@@ -111,6 +111,8 @@ def main() -> None:
     x, y = digits(512, torch.float64, args.device)
     small = mlp(28, 2, torch.float64, args.device)
     op = HessianOperator(small, F.mse_loss, x, y, batch_size=256)
+    op.matvec(torch.zeros(op.dim, dtype=torch.float64, device=args.device))  # warm-up (first-call overheads)
+    op.num_hvp = 0
     (lan, _), tl = timed(lambda: op.top_eigenpairs(1, seed=0, tol=1e-10))
     full, th = timed(lambda: op.dense())
     ev, te = timed(lambda: scipy.linalg.eigvalsh(full.cpu().numpy(), subset_by_index=[op.dim - 1, op.dim - 1]))
