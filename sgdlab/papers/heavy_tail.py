@@ -851,7 +851,7 @@ def fig_sq_loss(ctx: Context) -> Any:
                 r"squared loss: slope $2/\alpha-1$ (dotted)")
     axes[1].set_xscale("log")
     style.label(axes[1], "$T$ (steps)", rf"mean of $\frac{{1}}{{T}}\sum_k|\theta_k-\hat\theta|^{{{float(r['p']):g}}}$",
-                "p < alpha/2: settles at the closed form")
+                r"$p < \alpha/2$: settles at the closed form")
     return fig
 
 
