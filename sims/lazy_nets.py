@@ -110,11 +110,14 @@ def train_until_fitted(
     max_steps: int,
     generator: torch.Generator,
     act: str = "relu",
+    max_rel_change: float = math.inf,
     progress: bool | None = None,
 ) -> NetRuns:
     """Train E = len(alpha) networks (stacked params0, leading dim E) by SGD with the alpha-trick hinge loss until zero
     training loss, all at once with torch.func.vmap. x_*: (P, d) shared or (E, P, d) per configuration; y_*: +-1.
-    alpha, temperature: (E,) tensors; dt = T h B per configuration."""
+    alpha, temperature: (E,) tensors; dt = T h B per configuration. A configuration whose parameters or outputs stop
+    being finite, or whose relative weight change ||w - w_0|| / ||w_0|| exceeds max_rel_change (a run-away), is
+    stopped and flagged diverged."""
     e = params0[0].shape[0]
     h = params0[-1].shape[-1]
     per_cfg = x_train.ndim == 3
@@ -146,6 +149,7 @@ def train_until_fitted(
     final: list[torch.Tensor] = [torch.empty_like(q) for q in params0]
     rows = torch.arange(e, device=dev)
     w = tuple(q.clone() for q in params0)
+    norm0 = _flat_norm(params0)
     a_, dt_, xs, ys, f0s = alpha, dt, xtr, ytr, f0_tr
     bar = tqdm(total=max_steps, disable=progress is False if progress is not None else None, leave=False,
                desc="sgd", mininterval=2.0)
@@ -160,8 +164,8 @@ def train_until_fitted(
         if _check_step(s) or s == max_steps:
             with torch.no_grad():
                 marg = a_[:, None] * ys * (vmap(lambda ww, x: mlp(ww, x, phi))(w, xs) - f0s)
-            bad = ~torch.isfinite(marg).all(1) | ~torch.stack([torch.isfinite(q.reshape(q.shape[0], -1)).all(1)
-                                                                for q in w]).all(0)
+            rel = _flat_norm(tuple(q - q0[rows] for q, q0 in zip(w, params0))) / norm0[rows]
+            bad = ~torch.isfinite(marg).all(1) | ~torch.isfinite(rel) | (rel > max_rel_change)
             fit = (marg >= 1.0).all(1) & ~bad
             stop = fit | bad | torch.full_like(fit, s == max_steps)
             if bool(stop.any()):
