@@ -623,15 +623,17 @@ def fig_nn(ctx: Context) -> Any:
     fig, axes = style.subplots(1, 2, width=7.0, height=3.0)
     for b in np.unique(r["batches"]):
         m = ok & (r["batches"] == b)
-        axes[0].scatter(r["thm1_threshold"][m], r["lambda1"][m], label=f"$B$ = {b}", s=18)
-        axes[1].scatter(r["etas"][m], r["etas"][m] * r["lambda1"][m], label=f"$B$ = {b}", s=18)
+        lab = f"$B$ = {b} ({int(m.sum())}/{int(np.sum(r['batches'] == b))} interpolated)"
+        axes[0].scatter(r["thm1_threshold"][m], r["lambda1"][m], label=lab, s=18)
+        axes[1].scatter(r["etas"][m], r["etas"][m] * r["lambda1"][m], label=lab, s=18)
     lim = [1.0, 10.0]
     if ok.any():
         lim = [float(np.nanmin(r["lambda1"][ok])) / 2, float(np.nanmax(r["thm1_threshold"][ok])) * 2]
     axes[0].plot(lim, lim, color="k", lw=1, ls="--", label="Theorem 1 boundary")
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
-    style.label(axes[0], r"$(\sigma/\eta)(n/B-1)^{-1/2}$", r"$\lambda_1(H)$ (HVP-Lanczos)", "interpolating nets")
+    style.label(axes[0], r"Theorem 1 threshold $(\sigma/\eta)(n/B-1)^{-1/2}$", r"$\lambda_1(H)$ (HVP-Lanczos)",
+                f"MLPs at interpolation, n = {int(r['n'])}")
     axes[1].axhline(2.0, color="k", lw=1, ls="--", label="GD limit 2")
     axes[1].set_xscale("log")
     style.label(axes[1], r"step size $\eta$", r"$\eta\,\lambda_1(H)$", "sharpness at the solution")
