@@ -70,6 +70,10 @@ nb.show("dsgd_graphs")
 # $x_1$-noise the set $\{x_{n,1} = 0\ \forall n\}$ is invariant: noise confined to $x_2$ cannot leave it, isotropic
 # noise escapes to the minima. The right panel repeats the experiment with a nonsmooth ridge at $|x_2| = 1$
 # (start $(0, 2)$), crossed on the way down.
+#
+# A nuance the theorem's excitation condition hides: the stable manifold of the *network* is not that of $F$. With
+# tilts that have an $x_1$ part the disagreement $-(\alpha_k/\beta_k)L^+c$ feeds $\tfrac1N\sum_n \nabla f(x_n)$ an
+# $x_1$ component, and the average leaves the saddle with no noise at all (dashed line, left panel).
 
 # %%
 nb.show("dsgd_escape")

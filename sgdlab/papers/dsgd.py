@@ -31,6 +31,7 @@ from sims.distributed import (
     DSGDTrace,
     IsotropicNoise,
     NoiseModel,
+    NoNoise,
     PowerSchedule,
     ReLUNets,
     SubspaceNoise,
@@ -235,6 +236,13 @@ def _saddle(cfg: SaddleConfig) -> dict[str, Any]:
         out[f"{name}_x2"] = mean[:, :, 1]
         out[f"{name}_final_disagreement"] = _np(tr.disagreement[-1])
         out[f"{name}_diverged"] = _np(tr.diverged)
+    # control: tilts with an x_1 part and no noise at all (deterministic, one run): heterogeneity alone moves the
+    # network off {x_1 = 0}, so "noise missing the unstable direction" only stays put when the tilts miss it too
+    c_het = _tilts(cfg.n_agents, cfg.tilt_scale, None, cfg.seed)
+    tr = _quartic_run(lap, c_het, kink=cfg.kink, x0=cfg.start, runs=1, c_a=cfg.c_a, tau_a=cfg.tau_a, c_b=cfg.c_b,
+                      tau_b=cfg.tau_b, steps=cfg.steps, noise=NoNoise(), seed=cfg.seed, stream="none",
+                      device=cfg.device, dtype=cfg.dtype, record=rec)  # fmt: skip
+    out["het_x1"] = _np(tr.mean[:, 0, 0])
     return out
 
 
@@ -505,7 +513,8 @@ def _avoidance_verdict(r: dict, cfg: SaddleConfig, what: str) -> Verdict:
     ok = lo_i > 0.5 and hi_s < 0.5
     note = (f"{what}: isotropic noise {ki}/{ni} escaped (|xbar_1| > 0.5; 95% Wilson CI [{lo_i:.2f}, {hi_i:.2f}]; "
             f"{near_min:.0%} within 0.1 of |x_1| = 1); noise along x_2 only {ks}/{ns} (CI [{lo_s:.2f}, {hi_s:.2f}]); "
-            f"K = {cfg.steps}, ODE time {r['t'][-1]:.1f}; "
+            f"K = {cfg.steps}, ODE time {r['t'][-1]:.1f}; control without any noise but with x_1-tilts: "
+            f"xbar_1(K) = {r['het_x1'][-1]:.3f} (heterogeneity alone leaves the saddle); "
             f"{step_size_regime(cfg.tau_a, cfg.tau_b).describe()}; "
             + _div_note(float(np.mean(r['iso_diverged'])), float(np.mean(r['sub_diverged']))))  # fmt: skip
     return Verdict.boolean(ok, predicted=1.0, measured=ki / ni, uncertainty=hi_i - lo_i, tolerance=0.5, note=note)
@@ -641,8 +650,9 @@ def fig_escape(ctx: Context) -> Figure:
         x1 = r[f"{name}_x1"][:, :20]
         axes[0].plot(r["t"], x1, color=col, lw=0.6, alpha=0.7)
         axes[0].plot([], [], color=col, label=lab)
+    axes[0].plot(r["t"], r["het_x1"], "k--", lw=1.2, label="no noise, tilts with $x_1$ part")
     style.label(axes[0], r"ODE time $t_k=\sum_{j\leq k}\alpha_j$", r"$\bar x_1$", "from the stable manifold (0, 1)")
-    axes[0].legend(loc="lower left")
+    axes[0].legend(loc="center right", frameon=True, framealpha=0.9, edgecolor="none")
     r2 = rs["kink"]
     axes[1].plot(r2["iso_x1"][:, :20], r2["iso_x2"][:, :20], color=style.PALETTE[0], lw=0.5, alpha=0.7)
     axes[1].axhline(1.0, color="#777777", lw=0.8, ls=":")
