@@ -9,7 +9,8 @@
   noise alone produces heavy tails.
 
 Runs whose state leaves the finite range (or exceeds `max_norm`) are flagged as diverged, frozen, and excluded from
-every average; callers report the diverged fraction instead of averaging NaN.
+every average; callers report the diverged fraction instead of averaging NaN. `progress`: True shows a tqdm bar over
+the steps, None lets tqdm decide (shown on a terminal), False (default) hides it.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def euler_chain(
     observe: Observable | None = None,
     max_norm: float = 1e12,
     check_every: int = 10,
-    progress: bool | None = None,
+    progress: bool | None = False,
 ) -> ChainResult:
     """Heavy-tailed Euler chain for K coupled datasets x R runs (theta0 of shape (K, R, d)):
 
@@ -155,7 +156,7 @@ def euler_chain(
     diverged = torch.zeros(K, R, dtype=torch.bool, device=theta.device)
     sums: dict[str, torch.Tensor] = {}
     noise_scale = sigma * eta ** (1.0 / alpha)
-    for k in tqdm(range(steps), disable=progress if progress is not None else True, desc="euler chain"):
+    for k in tqdm(range(steps), disable=None if progress is None else not progress, desc="euler chain"):
         idx = None
         if batch is not None:
             idx = torch.randint(batch[0], (R, batch[1]), generator=batch_generator, device=theta.device)
@@ -205,7 +206,7 @@ def gsz_online_sgd(
     dtype: torch.dtype = torch.float64,
     max_norm: float = 1e100,
     check_every: int = 10,
-    progress: bool | None = None,
+    progress: bool | None = False,
 ) -> GSZResult:
     """Online SGD on linear regression (Gurbuzbalaban, Simsekli, Zhu 2021), R runs in one tensor:
 
@@ -223,7 +224,7 @@ def gsz_online_sgd(
         raise ValueError(f"sigma_a must be > 0 and sigma_y >= 0, got {sigma_a!r}, {sigma_y!r}")
     x = torch.zeros(runs, d, device=device, dtype=dtype)
     diverged = torch.zeros(runs, dtype=torch.bool, device=device)
-    for k in tqdm(range(steps), disable=progress if progress is not None else True, desc="gsz sgd"):
+    for k in tqdm(range(steps), disable=None if progress is None else not progress, desc="gsz sgd"):
         a = sigma_a * torch.randn(runs, b, d, generator=generator, device=device, dtype=dtype)
         y = sigma_y * torch.randn(runs, b, generator=generator, device=device, dtype=dtype)
         res = (a * x.unsqueeze(1)).sum(-1) - y  # elementwise: faster than a batched matmul for small b, d

@@ -100,7 +100,7 @@ def noisy_gd(
     avg_last: int = 100,
     trace_every: int = 10,
     max_norm: float = 1e6,
-    progress: bool | None = None,
+    progress: bool | None = False,
 ) -> NoisyGDResult:
     """Full-batch GD with injected noise for R = len(alpha) runs (alpha[r], sigma[r] per run; theta0 (R, P)).
 
@@ -125,7 +125,7 @@ def noisy_gd(
     diverged = torch.zeros(R, dtype=torch.bool, device=dev)
     acc = {k: torch.zeros(R, device=dev, dtype=dt) for k in ("trl", "tel", "tra", "tea")}
     tr_trace, te_trace = [], []
-    for k in tqdm(range(steps), disable=progress if progress is not None else True, desc="noisy GD"):
+    for k in tqdm(range(steps), disable=None if progress is None else not progress, desc="noisy GD"):
         th = theta.detach().requires_grad_(True)
         loss = cross_entropy_per_run(shape, th, Xtr, ytr)
         (grad,) = torch.autograd.grad(loss.sum(), th)

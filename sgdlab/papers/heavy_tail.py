@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 from scipy import special, stats
+from tqdm.auto import tqdm
 
 from sgdlab import Context, Verdict, by_scale, claim, experiment, figure, seeding, style
 from sims.heavy_tail import LeastSquares, Quadratic, euler_chain, gsz_online_sgd
@@ -225,7 +226,7 @@ def euler_sde(cfg: EulerConfig) -> dict[str, Any]:
     q = _scalar_quadratic(cfg.lam, dt, cfg.device)
     A, E = len(cfg.alphas), len(cfg.eta_lams)
     out = {k: np.zeros((A, E)) for k in ("scale", "scale_se", "euler", "diverged")}
-    for i, a in enumerate(cfg.alphas):
+    for i, a in enumerate(tqdm(cfg.alphas, desc="euler_sde: alpha", disable=None, leave=False)):
         for j, h in enumerate(cfg.eta_lams):
             eta = h / cfg.lam
             c_e = HT.euler_stationary_scale(a, cfg.lam, cfg.sigma, eta)
@@ -303,7 +304,7 @@ def sq_loss(cfg: SqLossConfig) -> dict[str, Any]:
     A = len(cfg.alphas)
     sq, pw = np.zeros((A, Ts.size, cfg.runs)), np.zeros((A, Ts.size, cfg.runs))
     div = np.zeros(A)
-    for i, a in enumerate(cfg.alphas):
+    for i, a in enumerate(tqdm(cfg.alphas, desc="sq_loss: alpha", disable=None, leave=False)):
         c = HT.euler_stationary_scale(a, cfg.lam, cfg.sigma, cfg.eta)
         g = seeding.torch_generator(cfg.seed, f"noise-{a}", cfg.device)
         g0 = seeding.torch_generator(cfg.seed, f"init-{a}", cfg.device)
@@ -401,7 +402,7 @@ def non_monotone(cfg: NonMonotoneConfig) -> dict[str, Any]:
     dt = _dtype(cfg.dtype)
     L, A = len(cfg.lams), len(cfg.alphas)
     out = {k: np.zeros((L, A)) for k in ("mean_abs", "mean_abs_se", "euler", "ou", "diverged")}
-    for li, lam in enumerate(cfg.lams):
+    for li, lam in enumerate(tqdm(cfg.lams, desc="non_monotone: lambda", disable=None, leave=False)):
         q = _scalar_quadratic(lam, dt, cfg.device)
         eta = cfg.eta_lam / lam
         for ai, a in enumerate(cfg.alphas):
@@ -571,7 +572,7 @@ def w1(cfg: W1Config) -> dict[str, Any]:
     D_mb = np.full((J, N), np.nan)
     div_mb = 0.0
     if cfg.batch > 0:
-        for i, n in enumerate(cfg.ns):
+        for i, n in enumerate(tqdm(cfg.ns, desc="w1 minibatch: n", disable=None, leave=False)):
             Xs = np.zeros((2 * J, n, d))
             ys = np.zeros((2 * J, n))
             for j, (X, y, a2, y2) in enumerate(data):
@@ -658,7 +659,8 @@ def gsz(cfg: GSZConfig) -> dict[str, Any]:
             raise ValueError(f"(b, eta) = ({b}, {eta}) has Lyapunov exponent {lyap:.4g} >= 0: online SGD diverges")
         steps = int(math.ceil(cfg.relax / abs(lyap)))
         steps_used.append(steps)
-        res = gsz_online_sgd(cfg.runs, cfg.d, b, eta, steps, generator=g, device=cfg.device, dtype=dt)
+        res = gsz_online_sgd(cfg.runs, cfg.d, b, eta, steps, generator=g, device=cfg.device, dtype=dt,
+                             progress=None)
         nx = torch.linalg.vector_norm(res.x[~res.diverged], dim=1).cpu().numpy()
         k = max(100, int(cfg.tail_frac * nx.size))
         a, se = TI.hill_tail_index(nx, k)
