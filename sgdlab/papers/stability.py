@@ -467,13 +467,14 @@ def nn_interpolation_runs(cfg: NetConfig) -> dict[str, Any]:
     dtype, dev = _DTYPES[cfg.dtype], torch.device(cfg.device)
     gd = seeding.torch_generator(cfg.seed, "data", cfg.device)
     x = torch.randn(cfg.n, cfg.d_in, generator=gd, device=dev, dtype=dtype)
-    torch.manual_seed(seeding.torch_seed(cfg.seed, "teacher"))
-    teacher = _mlp(cfg.d_in, 8).to(device=dev, dtype=dtype)
+    with torch.random.fork_rng(devices=[]):  # nn.Linear draws its init from the global generator: seed a fork of it
+        torch.manual_seed(seeding.torch_seed(cfg.seed, "teacher"))
+        teacher = _mlp(cfg.d_in, 8).to(device=dev, dtype=dtype)
+        torch.manual_seed(seeding.torch_seed(cfg.seed, "init"))
+        model = _mlp(cfg.d_in, cfg.width).to(device=dev, dtype=dtype)
     with torch.no_grad():
         y = teacher(x)
         y = (y - y.mean()) / y.std()
-    torch.manual_seed(seeding.torch_seed(cfg.seed, "init"))
-    model = _mlp(cfg.d_in, cfg.width).to(device=dev, dtype=dtype)
     theta0 = param_vector(model)
     grid = [(e, b) for e in cfg.etas for b in cfg.batches]
     runs = len(grid)
