@@ -103,3 +103,19 @@ def test_top_eigenvalue_matches_pyhessian() -> None:
     op = HessianOperator(m64, F.mse_loss, x.double(), y.double())
     top = op.top_eigenpairs(1, seed=0, tol=1e-10)[0][0]
     assert top_ph == pytest.approx(top, rel=2e-4)  # float32 HVPs and power iteration stopped at rel. change 1e-7
+
+
+def test_hvp_matches_pyhessian_float64() -> None:
+    pyhessian = pytest.importorskip("pyhessian")
+    from pyhessian.utils import hessian_vector_product
+
+    m = mlp(9, width=10)
+    x, y = data(10, n=25)
+    ph = pyhessian.hessian(m, F.mse_loss, data=(x, y), cuda=False)  # double-backward graph on the module
+    op = HessianOperator(m, F.mse_loss, x, y, batch_size=6)
+    v = torch.randn(op.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
+    vs = [t.view_as(p) for t, p in zip(torch.split(v, [p.numel() for p in m.parameters()]), m.parameters())]
+    ref = torch.cat([h.reshape(-1) for h in hessian_vector_product(ph.gradsH, ph.params, vs)])
+    torch.testing.assert_close(op.matvec(v), ref, atol=1e-12, rtol=1e-12)
+    for p in m.parameters():  # PyHessian leaves create_graph gradients on the module
+        p.grad = None
