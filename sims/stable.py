@@ -56,7 +56,8 @@ def symmetric_stable(
 
     At alpha = 1 the last factor is 1 and X = tan V (Cauchy); at alpha = 2, X = 2 sin(V) sqrt(W) ~ N(0, 2).
     Nothing is clipped: for small alpha in float32 a sample can overflow to +-inf, which callers must detect and
-    report (the chains in sims.heavy_tail flag such runs as diverged)."""
+    report (the chains in sims.heavy_tail flag such runs as diverged). The uniforms are kept inside (eps, 1 - eps)
+    of the dtype, so float32 resolves the far tail only down to probabilities ~1e-7 (float64: ~1e-16)."""
     a = _check_alpha(alpha)
     c = _check_scale(scale)
     shape = tuple(shape)
