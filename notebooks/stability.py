@@ -65,6 +65,20 @@ print(f"fired on {fired.sum()}/{fired.size}; min rho(Q) when fired = {t['rho'][f
 _ = nb.show("stability_eta_star")
 
 # %% [markdown]
+# Wu, Ma & E's sharpness and non-uniformity conditions ($\lambda_1(H) \le 2/\eta$, $s \le \sqrt{B}/\eta$,
+# $s^2 = \lambda_1(\frac1n\sum_i H_i^2 - H^2)$), read as necessary conditions for mean-square stability: sharpness
+# is necessary in any dimension, non-uniformity only in $d = 1$.
+
+# %%
+w = nb.result("stability.wu_ma_e")
+st = w["rho"] < 1
+for dim in np.unique(w["d"]):
+    k = st & (w["d"] == dim)
+    print(f"d = {int(dim)}: {k.sum()} stable instances, sharpness violated {int(np.sum(k & (w['sharp_ratio'] > 1)))}, "
+          f"non-uniformity violated {int(np.sum(k & (w['nonuni_ratio'] > 1 + 1e-12)))}, "
+          f"max eta s / sqrt(B) = {w['nonuni_ratio'][k].max():.3f}")
+
+# %% [markdown]
 # ## 3. The $(B, \sigma)$ map on the Theorem 2 construction
 # $n = 100$, $\lambda_1(H) = 2$, $\sigma$ copies of $c\,e_0e_0^\top$ and single $c\,e_k e_k^\top$, $c = n\lambda/\sigma$.
 # Grey: fraction of 10 runs with $\|w_T\|^2 \ge 1000\|w_0\|^2$ after $T = 1000$ steps (the paper's protocol).

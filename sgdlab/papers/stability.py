@@ -417,6 +417,59 @@ def eta_star_monotone(ctx: Context) -> Verdict:
              f"bisection vs closed form rel. {worst_bis:.1e}")
 
 
+@dataclass(frozen=True)
+class WuMaEConfig:
+    trials: int = 2000
+    n_max: int = 8
+    d_max: int = 3
+    eta_fraction: float = 0.99
+    seed: int = 0
+
+
+def wu_ma_e_config(scale: str) -> WuMaEConfig:
+    return by_scale(scale, smoke=WuMaEConfig(trials=400), default=WuMaEConfig(), full=WuMaEConfig(trials=20_000))
+
+
+@experiment("stability.wu_ma_e", paper=PAPER, config=wu_ma_e_config, schema=1)
+def wu_ma_e_instances(cfg: WuMaEConfig) -> dict[str, Any]:
+    """Random instances in d = 1..d_max (with-replacement batches, Wu-Ma-E's), each at the mean-square stable step
+    eta = eta_fraction * eta* (eq. 2): sharpness a = lambda_1(H), non-uniformity s = lambda_1(Sigma)^(1/2),
+    Sigma = (1/n) sum_i H_i^2 - H^2, the ratios eta a / 2 and eta s / sqrt(B), and the exact rho(Q)."""
+    rng = seeding.numpy_rng(cfg.seed, "hessians")
+    keys = ("n", "d", "batch", "eta", "rho", "sharp_ratio", "nonuni_ratio")
+    cols: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(cfg.trials):
+        n, d = int(rng.integers(2, cfg.n_max + 1)), int(rng.integers(1, cfg.d_max + 1))
+        h = _random_hessians(rng, n, d, int(rng.integers(1, d + 1)))
+        b = int(rng.integers(1, n + 1))
+        eta = cfg.eta_fraction * SM.eta_star(h, b, "with_replacement")
+        w = SC.wu_ma_e(h, eta, b, "with_replacement")
+        vals = (n, d, b, eta, SM.spectral_radius_dense(h, eta, b, "with_replacement"),
+                eta * float(w["sharpness"]) / 2, eta * float(w["non_uniformity"]) / math.sqrt(b))
+        for k, v in zip(keys, vals):
+            cols[k].append(v)
+    return {k: np.array(v) for k, v in cols.items()}
+
+
+@claim("stability.wu_ma_e_necessary", paper=PAPER, expected="fails", experiments=("stability.wu_ma_e",),
+       statement="Wu-Ma-E's conditions, read as necessary for mean-square stability in any dimension [verify their "
+                 "exact statement]: every instance with rho(Q) < 1 (with-replacement batches) has sharpness "
+                 "lambda_1(H) <= 2/eta and non-uniformity s <= sqrt(B)/eta. Expected to fail in d >= 2 for the "
+                 "non-uniformity part (sharpness is necessary; in d = 1 both follow from rho(Q) <= 1).")
+def wu_ma_e_necessary(ctx: Context) -> Verdict:
+    r = ctx.result("stability.wu_ma_e")
+    stable = r["rho"] < 1
+    tol = 1e-12
+    sharp = int(np.sum(stable & (r["sharp_ratio"] > 1 + tol)))
+    nonuni = stable & (r["nonuni_ratio"] > 1 + tol)
+    one_d = int(np.sum(nonuni & (r["d"] == 1)))
+    worst = float(np.max(r["nonuni_ratio"][stable]))
+    return Verdict.boolean(
+        sharp == 0 and not nonuni.any(), predicted=1.0, measured=worst, tolerance=tol,
+        note=f"{int(stable.sum())} stable instances (eta = 0.99 eta*): sharpness violated in {sharp}, non-uniformity "
+             f"violated in {int(nonuni.sum())} (d = 1: {one_d}), max eta s / sqrt(B) = {worst:.4f}")
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # experiment 5: networks trained to interpolation
 # ----------------------------------------------------------------------------------------------------------------
