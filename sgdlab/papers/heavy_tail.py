@@ -635,13 +635,14 @@ class GSZConfig:
     runs: int = 20_000
     relax: float = 15.0  # steps = relax / |E log ||M e_1|||: the tail needs many contraction times to fill in
     tail_frac: float = 0.01
+    curve_points: int = 14  # exact root curves for the figure
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float64"
 
 
 def gsz_config(scale: str) -> GSZConfig:
-    return by_scale(scale, smoke=GSZConfig(runs=5000, relax=12.0), default=GSZConfig(),
+    return by_scale(scale, smoke=GSZConfig(runs=5000, relax=12.0, curve_points=5), default=GSZConfig(),
                     full=GSZConfig(runs=2_000_000, relax=40.0, tail_frac=0.002))
 
 
@@ -673,7 +674,8 @@ def gsz(cfg: GSZConfig) -> dict[str, Any]:
         surv.append(srt[np.unique(np.logspace(0, math.log10(srt.size), 40).astype(int)) - 1])
     curves = {}
     for b in sorted({c[0] for c in cfg.configs}):  # exact root curves for the figure (cached with the result)
-        ee = np.linspace(0.10, 0.178, 14) if b == 1 else np.linspace(0.17, 0.30, 8)
+        m = cfg.curve_points
+        ee = np.linspace(0.10, 0.178, m) if b == 1 else np.linspace(0.17, 0.30, max(3, m // 2))
         curves[f"curve_eta_b{b}"] = ee
         curves[f"curve_root_b{b}"] = np.array([TI.gsz_tail_index(e, b, cfg.d) for e in ee])
     return {**curves, "b": np.array([c[0] for c in cfg.configs]), "eta": np.array([c[1] for c in cfg.configs]),
