@@ -136,3 +136,15 @@ def test_mnist_parity_normalisation() -> None:
     assert raw.min() == pytest.approx(0.0, abs=1e-9) and raw.max() == pytest.approx(255.0, abs=1e-9)
     assert abs(x.mean()) < 0.01 and abs(x.std() - 1.0) < 0.01  # the authors' constants are MNIST's pixel moments
     assert (y == 1).sum() == 2500
+
+
+def test_run_away_is_flagged_diverged() -> None:
+    params, x, y, xt, yt = _toy(2, 32, 4, 12)
+    alpha = torch.tensor([2.0**-4, 2.0**-4], dtype=torch.float64)
+    temp = torch.tensor([2.0**-6, 2.0**-6], dtype=torch.float64)
+    free = train_until_fitted(params, x, y, xt, yt, alpha=alpha, temperature=temp, batch_size=4, max_steps=50,
+                              generator=gen(13), progress=False)
+    capped = train_until_fitted(params, x, y, xt, yt, alpha=alpha, temperature=temp, batch_size=4, max_steps=50,
+                                generator=gen(13), progress=False, max_rel_change=1e-6)
+    assert not bool(free.diverged.any())
+    assert bool(capped.diverged.all()) and not bool(capped.converged.any()) and not bool(capped.censored.any())
