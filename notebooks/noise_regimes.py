@@ -91,4 +91,4 @@ _ = nb.show("noise_regimes_phase_diagram")
 # Every claim of the paper as the suite checks it, with the numbers behind it.
 
 # %%
-_ = nb.verdicts()
+outcomes = nb.verdicts()
