@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.ticker import NullFormatter
 
 from sgdlab import Context, Verdict, by_scale, claim, experiment, figure, seeding, style
 from sims.datasets import parity_split
@@ -426,6 +427,12 @@ def _lazy_tc(temps: np.ndarray, rwc: np.ndarray, ps: np.ndarray) -> tuple[np.nda
     return tc, d, g, a
 
 
+def _collapse_window(ctx: Context, r: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The temperatures with T / kappa <= 2^collapse_max_log2_rel and the matching relative weight changes."""
+    keep = r["temps"] * r["alpha"] <= 2.0 ** ctx.config("noise_regimes.lazy").collapse_max_log2_rel * (1 + 1e-9)
+    return r["temps"][keep], r["rel_weight_change"][:, keep]
+
+
 @claim("noise_regimes.tc_vs_P", paper=PAPER, experiments=("noise_regimes.lazy",),
        expected={"smoke": "inconclusive", "default": "fails", "full": "holds"},
        statement="""Lazy regime, MNIST parity: ||w* - w_0|| / ||w_0|| ~ T^delta P^gamma above a crossover
@@ -441,8 +448,7 @@ def tc_vs_p(ctx: Context) -> Verdict:
     if not ok:
         return Verdict("inconclusive", 0.0, note=status)
     ps = r["p_values"]
-    keep = r["temps"] * r["alpha"] <= 2.0 ** ctx.config("noise_regimes.lazy").collapse_max_log2_rel * (1 + 1e-9)
-    temps, rwc_runs = r["temps"][keep], r["rel_weight_change"][:, keep]
+    temps, rwc_runs = _collapse_window(ctx, r)
 
     def stat(s: np.ndarray) -> float:  # s: (seed, P, T)
         tc, _, _, a_coll = _lazy_tc(temps, _geo(np.moveaxis(s, 0, -1)), ps)
@@ -587,7 +593,6 @@ def fig_lazy(ctx: Context) -> Any:
     style.label(axes[0], r"$T$", r"test error $\epsilon_t$", rf"$\alpha = 2^{{{int(np.log2(r['alpha']))}}}$")
     style.label(axes[1], r"$T$", r"$\|w^* - w_0\| / \|w_0\|$", r"dashed: $T = 1/\alpha$")
     style.label(axes[2], r"$T$", r"$t^* = \eta \cdot$ steps")
-    axes[0].legend()
     axes[2].legend()
     return fig
 
@@ -596,14 +601,16 @@ def fig_lazy(ctx: Context) -> Any:
 def fig_collapse(ctx: Context) -> Any:
     """Relative weight change over its small-T plateau vs T / T_c(P), and vs T P^(gamma/delta)."""
     r = ctx.result("noise_regimes.lazy")
-    rwc = _geo(r["rel_weight_change"])
-    tc, d, g, a = _lazy_tc(r["temps"], rwc, r["p_values"])
+    temps, rwc_runs = _collapse_window(ctx, r)
+    rwc = _geo(rwc_runs)
+    tc, d, g, a = _lazy_tc(temps, rwc, r["p_values"])
     fig, axes = style.subplots(1, 2, width=7.0, height=2.8)
     for i, p in enumerate(r["p_values"]):
         plateau = np.exp(np.log(rwc[i, :2]).mean())
-        axes[0].loglog(r["temps"] / tc[i], rwc[i] / plateau, "o-", ms=3, label=f"P = {p}")
-        axes[1].loglog(r["temps"] * p**a, rwc[i], "o-", ms=3)
-    style.label(axes[0], r"$T / T_c(P)$", r"$\|\Delta w\| / \|\Delta w\|_{T \to 0}$", "measured $T_c(P)$")
+        axes[0].loglog(temps / tc[i], rwc[i] / plateau, "o-", ms=3, label=f"P = {p}")
+        axes[1].loglog(temps * p**a, rwc[i], "o-", ms=3)
+    style.label(axes[0], r"$T / T_c(P)$", r"$\|\Delta w\| / \|\Delta w\|_{T \to 0}$",
+                rf"measured $T_c(P)$, $T \leq {temps[-1] * float(r['alpha']):g}/\alpha$")
     style.label(axes[1], rf"$T P^{{a}}$, $a = \gamma/\delta = {a:.2f}$", r"$\|w^* - w_0\| / \|w_0\|$",
                 rf"$\delta = {d:.2f}$, $\gamma = {g:.2f}$")
     axes[0].legend()
@@ -644,4 +651,8 @@ def fig_perceptron(ctx: Context) -> Any:
         ax.loglog(r["p_values"], _geo(r["steps"][0]) * r["batch_size"], "o-", ms=3, label=rf"$\chi = {chi:g}$")
     style.label(ax, "$P$", r"$t^* / T = B \cdot$ steps", "vanishing margin")
     ax.legend()
+    ticks = sorted({int(p) for r in sc.values() for p in r["p_values"]})
+    for ax in (axes[0, 0], axes[0, 1], axes[1, 1]):
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(ticks, [str(t) for t in ticks], fontsize=7)
     return fig
