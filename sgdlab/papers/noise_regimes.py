@@ -8,6 +8,9 @@ zero, with temperature T = dt / (B h) and time t = dt * steps:
   animals-vs-vehicles task is left out.
 Runs that reach their step budget are *censored*, runs whose parameters stop being finite are *diverged*; neither is
 counted as converged, averaged, or fitted, and every claim reports their fraction.
+Full scale is the authors' grids (MLP L = 5, h = 128, MNIST) for one GPU: `python -m sgdlab run noise_regimes.lazy
+--scale full --device cuda --out DIR` (likewise noise_regimes.phase); every configuration of a sweep is one vmap'ed
+ensemble. No GPU was lent to the task that wrote this module, so no full-scale bundle is committed yet.
 """
 
 from __future__ import annotations
@@ -334,7 +337,8 @@ def lazy_config(scale: str) -> LazyConfig:
                                             n_seeds=3, n_test=400, h=32),
                     default=LazyConfig(p_values=(128, 256, 512, 1024), n_seeds=8),
                     full=LazyConfig(source="mnist", p_values=(512, 1024, 2048, 4096), n_test=900, depth=5, h=128,
-                                    log2_rel_temps=tuple(range(-6, 16)), n_seeds=5, max_steps=10**7, device="cuda"))
+                                    log2_rel_temps=tuple(range(-6, 16)), collapse_max_log2_rel=11, n_seeds=5,
+                                    max_steps=10**7))
 
 
 def _train_grid(cfg: Any, p: int, alphas: list[float], temps: list[float], tag: str,
@@ -492,9 +496,9 @@ def phase_config(scale: str) -> PhaseConfig:
     return by_scale(scale, smoke=PhaseConfig(p=128, log2_alphas=(-2, 2, 15), log2_temps=(-10, -6), n_seeds=6, h=32,
                                              n_test=1500),
                     default=PhaseConfig(n_seeds=12),
-                    full=PhaseConfig(source="mnist", p=1024, log2_alphas=tuple(range(-14, 12, 2)), n_test=3000,
+                    full=PhaseConfig(source="mnist", p=1024, log2_alphas=tuple(range(-14, 12, 2)), n_test=1000,
                                      log2_temps=tuple(range(-15, 1)), n_seeds=5, depth=5, h=128, act="gelu",
-                                     max_steps=10**7, device="cuda"))
+                                     max_steps=10**7))
 
 
 @experiment("noise_regimes.phase", paper=PAPER, config=phase_config, schema=1)
