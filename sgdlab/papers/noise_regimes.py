@@ -220,11 +220,12 @@ def _w1_claim(chi: float) -> None:
         est = SF.bootstrap(SF.exponent_of_mean_log(ps), ratio, n_boot=N_BOOT, rng=rng)
         b_w1 = SF.bootstrap(SF.exponent_of_mean_log(ps), r["w1"][0].T, n_boot=N_BOOT, rng=rng)
         loc = TP.local_exponent(np.exp(np.log(ratio).mean(0)), ps)
+        b_t = SF.power_law_exponent(ps, _geo(r["steps"][0]))
         pred = TP.w1_exponent(chi)
         return Verdict.within(est.value, pred, est.se, k=3.0, resolution=0.5 * pred,
                               note=f"P = {ps.tolist()}, d = {int(r['d_values'][0])}, {ratio.shape[0]} runs; local "
                                    f"exponents {np.round(loc, 3).tolist()}; exponent of w_1 alone "
-                                   f"{b_w1.value:.3f} +- {b_w1.se:.3f}")
+                                   f"{b_w1.value:.3f} +- {b_w1.se:.3f}; t*/T ~ P^{b_t:.2f}")
 
 
 for _chi in CHIS:
