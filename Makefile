@@ -23,6 +23,10 @@ figures: install           ## regenerate figures/ (default scale)
 
 test: install lint types unit smoke notebooks   ## what CI runs
 
+# One BLAS/OpenMP thread for CI: tiny batched torch ops slow down 30x when two threads fight over two busy cores.
+test unit smoke notebooks: export OMP_NUM_THREADS = 1
+test unit smoke notebooks: export MKL_NUM_THREADS = 1
+
 lint:
 	$(PY) -m ruff check .
 
