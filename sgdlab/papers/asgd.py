@@ -12,7 +12,7 @@ xi = 5, c = 0.7)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -49,22 +49,16 @@ class Setting:
         return L.accsgd_to_asgd(self.lr_scale / float(lam.sum()), self.kappa, self.xi, self.c)
 
 
-def _setting(cfg: Any) -> Setting:
-    return Setting(d=cfg.d, a=cfg.a, sigma2=cfg.sigma2, lr_scale=cfg.lr_scale, kappa=cfg.kappa, xi=cfg.xi, c=cfg.c)
+def _setting(cfg: Setting) -> Setting:
+    """The problem part of a config (every config below extends :class:`Setting`)."""
+    return Setting(**{f.name: getattr(cfg, f.name) for f in fields(Setting)})
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # experiment 1: exact risk curves for w_0 - w* on head and tail bands
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class CurvesConfig:
-    d: int = 2000
-    a: float = 2.0
-    sigma2: float = 0.01
-    lr_scale: float = 1.0 / 3.0
-    kappa: float = 200.0
-    xi: float = 5.0
-    c: float = 0.7
+class CurvesConfig(Setting):
     n_steps: int = 10_000
     bands: tuple[tuple[int, int], ...] = ((1, 3), (11, 30))
 
@@ -104,14 +98,7 @@ def curves(cfg: CurvesConfig) -> dict[str, Any]:
 # experiment 2: the per-direction 2x2 analysis
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class TwoByTwoConfig:
-    d: int = 2000
-    a: float = 2.0
-    sigma2: float = 0.01
-    lr_scale: float = 1.0 / 3.0
-    kappa: float = 200.0
-    xi: float = 5.0
-    c: float = 0.7
+class TwoByTwoConfig(Setting):
     n_grid: int = 2000
 
 
@@ -143,14 +130,8 @@ def two_by_two(cfg: TwoByTwoConfig) -> dict[str, Any]:
 # experiment 3: Monte Carlo vs the exact recursion
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class McConfig:
+class McConfig(Setting):
     d: int = 200
-    a: float = 2.0
-    sigma2: float = 0.01
-    lr_scale: float = 1.0 / 3.0
-    kappa: float = 200.0
-    xi: float = 5.0
-    c: float = 0.7
     n_steps: int = 1000
     n_runs: int = 4000
     band: tuple[int, int] = (1, 3)
@@ -249,14 +230,8 @@ def zou(cfg: ZouConfig) -> dict[str, Any]:
 # experiment 5 (extension): non-Gaussian data, kurtosis-aware recursion
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class KurtosisConfig:
+class KurtosisConfig(Setting):
     d: int = 100
-    a: float = 2.0
-    sigma2: float = 0.01
-    lr_scale: float = 1.0 / 3.0
-    kappa: float = 200.0
-    xi: float = 5.0
-    c: float = 0.7
     n_steps: int = 200
     n_runs: int = 10_000
     band: tuple[int, int] = (1, 3)
