@@ -1,42 +1,39 @@
-"""The context a claim, figure or notebook runs in: scale, store, device, and how sweeps are executed."""
+"""The context a claim, figure or notebook runs in: scale, user overrides, store, device, and how sweeps run."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from .registry import REGISTRY, Experiment, load_all
-from .scales import check_scale
+from . import overrides as ov
+from .executors import batches, process_executor
+from .registry import REGISTRY
+from .specs import Experiment, check_scale
 from .store import Result, ResultStore, compute
 
-
-def _compute_by_name(name: str, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Worker entry point (picklable): look the experiment up by name in a fresh process and run it."""
-    return compute(load_all().experiment(name), cfg)
+__all__ = ["Context", "process_executor"]
 
 
-def process_executor(workers: int) -> Executor:
-    """Local processes (spawned, so torch's threads are never forked). Any object with ``submit(fn, *args)``
-    returning futures works in its place: ``dask.distributed.Client``, ``submitit.AutoExecutor``, a thread pool."""
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+def _compute_batch(items: list[tuple[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Worker entry point (picklable): look each experiment up by name (importing only its paper) and run it."""
+    return [compute(REGISTRY.experiment(name), cfg) for name, cfg in items]
 
 
 @dataclass
 class Context:
     """Where claims and figures get their results: ``ctx.result(name)`` runs or loads an experiment at ``scale``.
 
+    ``overrides`` changes config fields for this context (``{"asgd.curves": {"a": 3.0}}``, ``{"asgd.curves.a": 3}``,
+    ``["asgd.*.a=3"]``; see :mod:`sgdlab.overrides`); claims and figures see the overridden configs.
     ``device`` replaces the ``device`` field of configs that have one (None keeps the config's own).
     ``force`` recomputes each (experiment, config) once in this context, then reuses it.
-    ``executor`` runs the missing points of :meth:`sweep`; None runs them here, one after the other.
+    ``executor`` runs the missing points of :meth:`sweep` (anything with ``submit``: local processes, a dask
+    ``Client``, a submitit executor); None runs them here. ``batch`` points go to a worker at a time (0: automatic).
     """
 
     scale: str = "default"
@@ -44,25 +41,57 @@ class Context:
     device: str | None = None
     force: bool = False
     executor: Any = None
+    overrides: Any = None
+    batch: int = 0
     _recomputed: set[Path] = field(default_factory=set, repr=False)
+    _reads: list[Result] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
-        load_all()
+        self.overrides = ov.normalise(self.overrides)
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 0:
+            raise ValueError(f"batch must be an integer >= 0 (0: automatic), got {self.batch!r}")
+
+    # -- configs -------------------------------------------------------------------------------------------------
+    @property
+    def is_default(self) -> bool:
+        """True when nothing changes the embedded configs (no overrides, no device): the committed outputs."""
+        return not self.overrides and self.device is None
+
+    def validate_overrides(self) -> None:
+        """Check every override now (unknown experiments or fields, wrong types), before anything runs."""
+        for target in self.overrides:
+            REGISTRY.load_paper(target.split(".", 1)[0])
+        ov.validate(self.overrides, REGISTRY.experiments, lambda n: REGISTRY.experiment(n).config(self.scale))
 
     def experiment(self, name: str) -> Experiment:
         return REGISTRY.experiment(name)
 
-    def config(self, name: str, **overrides: Any) -> Any:
-        """The experiment's config at this context's scale, with the device and ``overrides`` applied."""
+    def config(self, name: str, **changes: Any) -> Any:
+        """The experiment's config at this scale, with the device, the user's overrides, then ``changes``."""
         cfg = self.experiment(name).config(self.scale)
         fields = {f.name for f in dataclasses.fields(cfg)}
         if self.device is not None and "device" in fields:
             cfg = dataclasses.replace(cfg, device=self.device)
-        bad = set(overrides) - fields
+        cfg = ov.apply(cfg, ov.for_experiment(self.overrides, name), name=name, strict=False)
+        bad = set(changes) - fields
         if bad:
             raise ValueError(f"unknown config fields {sorted(bad)} for {name!r}; fields: {sorted(fields)}")
-        return dataclasses.replace(cfg, **overrides) if overrides else cfg
+        return dataclasses.replace(cfg, **changes) if changes else cfg
+
+    # -- results -------------------------------------------------------------------------------------------------
+    def track_reads(self) -> list[Result]:
+        """Start recording the results read through this context (the runner uses it for the divergence policy)."""
+        self._reads = []
+        return self._reads
+
+    def stop_tracking(self) -> None:
+        self._reads = None
+
+    def _seen(self, r: Result) -> Result:
+        if self._reads is not None:
+            self._reads.append(r)
+        return r
 
     def _force_once(self, exp: Experiment, cfg: Any) -> bool:
         p = self.store.path(exp, cfg)
@@ -71,18 +100,21 @@ class Context:
             return True
         return False
 
-    def result(self, name: str, cfg: Any = None, **overrides: Any) -> Result:
-        """Load or compute experiment ``name`` for ``cfg`` (default: its config at this scale, with overrides)."""
+    def result(self, name: str, cfg: Any = None, **changes: Any) -> Any:
+        """Load or compute experiment ``name`` for ``cfg`` (default: its config at this scale, with overrides).
+        Typed experiments give their result dataclass; others a :class:`Result` (a dict of arrays)."""
         exp = self.experiment(name)
         if cfg is None:
-            cfg = self.config(name, **overrides)
-        elif overrides:
-            cfg = dataclasses.replace(cfg, **overrides)
-        return self.store.get_or_run(exp, cfg, force=self._force_once(exp, cfg))
+            cfg = self.config(name, **changes)
+        elif changes:
+            cfg = dataclasses.replace(cfg, **changes)
+        r = self.store.get_or_run(exp, cfg, force=self._force_once(exp, cfg))
+        self._seen(r)
+        return self.store.typed(exp, r)
 
-    def sweep(self, name: str, configs: Sequence[Any], *, desc: str | None = None) -> list[Result]:
-        """Results for every config, in order. Finished points are loaded; the missing ones run on the executor
-        (an interrupted sweep resumes where it stopped, since each point is stored as soon as it is done)."""
+    def sweep(self, name: str, configs: Sequence[Any], *, desc: str | None = None) -> list[Any]:
+        """Results for every config, in order. Finished points are loaded; the missing ones run on the executor in
+        batches (an interrupted sweep resumes where it stopped: each point is stored as soon as it comes back)."""
         exp = self.experiment(name)
         out: list[Result | None] = []
         todo: list[int] = []
@@ -92,15 +124,25 @@ class Context:
             if r is None:
                 todo.append(i)
         bar = tqdm(total=len(todo), desc=desc or name, disable=None if todo else True, leave=False)
-        if self.executor is None:
+        local = self.executor is None or exp.module == "__main__"  # a notebook cell's experiment cannot be shipped
+        if local:
             for i in todo:
                 out[i] = self.store.get_or_run(exp, configs[i], force=True)
                 bar.update()
         else:
-            futures = {i: self.executor.submit(_compute_by_name, name, configs[i]) for i in todo}
-            for i, fut in futures.items():
-                outputs, meta = fut.result()
-                out[i] = self.store.save(exp, configs[i], outputs, meta)
-                bar.update()
+            futures = []
+            for b in batches(len(todo), self.executor, self.batch or None):
+                idx = [todo[j] for j in b]
+                futures.append((idx, self.executor.submit(_compute_batch, [(name, configs[i]) for i in idx])))
+            for idx, fut in futures:
+                for i, (outputs, meta) in zip(idx, fut.result()):
+                    out[i] = self.store.save(exp, configs[i], outputs, meta)
+                    bar.update()
         bar.close()
-        return [r for r in out if r is not None]
+        res = [r for r in out if r is not None]
+        for r in res:
+            self._seen(r)
+        return [self.store.typed(exp, r) for r in res]
+
+    def overrides_for(self, name: str) -> Mapping[str, Any]:
+        return ov.for_experiment(self.overrides, name)

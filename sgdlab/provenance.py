@@ -1,9 +1,11 @@
-"""Provenance of a result: config, seeds, git revision, package versions, device, dtype, wall time."""
+"""Provenance of a result: config, seeds, the suite's version (and git revision in its own checkout), package
+versions, device, dtype, wall time; and the code fingerprint that makes a result computed by other code stale."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import platform
 import subprocess
@@ -12,8 +14,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from .paths import PACKAGE_ROOT, checkout_root
+
+REPO_ROOT = PACKAGE_ROOT
 _PACKAGES = ("numpy", "scipy", "sympy", "torch", "matplotlib", "networkx", "scikit-learn")
+
+#: spine modules that orchestrate but never enter a result: editing them leaves cached results valid
+_ORCHESTRATION = {
+    "sgdlab", "sgdlab.registry", "sgdlab.specs", "sgdlab.context", "sgdlab.store", "sgdlab.verify", "sgdlab.report",
+    "sgdlab.cli", "sgdlab.figures", "sgdlab.style", "sgdlab.notebook", "sgdlab.verdict", "sgdlab.overrides",
+    "sgdlab.executors", "sgdlab.provenance", "sgdlab.bundle", "sgdlab.paths", "sgdlab.results", "sgdlab.__main__",
+}  # fmt: skip
 
 
 def config_dict(cfg: Any) -> dict[str, Any]:
@@ -36,11 +47,14 @@ def result_key(name: str, cfg: Any, schema: int) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _library_deps(module: str) -> list[Path]:
-    """Source files of ``module`` and of every ``theory``/``sims`` module it uses, followed transitively through
-    module globals (imported modules, functions and classes)."""
-    import inspect
+def _tracked(dep: str) -> bool:
+    top = dep.split(".")[0]
+    return top in ("theory", "sims") or (top == "sgdlab" and dep not in _ORCHESTRATION)
 
+
+def module_deps(module: str) -> list[str]:
+    """``module`` and every module of ``theory``, ``sims`` and the spine's computational part (seeding, scales,
+    paper packages) it uses, followed transitively through module globals (modules, functions, classes)."""
     seen: set[str] = set()
     todo = [module]
     while todo:
@@ -48,44 +62,92 @@ def _library_deps(module: str) -> list[Path]:
         if name in seen or name not in sys.modules:
             continue
         seen.add(name)
-        for v in vars(sys.modules[name]).values():
+        for v in list(vars(sys.modules[name]).values()):
             dep = v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None)
-            if isinstance(dep, str) and dep.split(".")[0] in ("theory", "sims") and dep not in seen:
+            if isinstance(dep, str) and _tracked(dep) and dep not in seen:
                 todo.append(dep)
+    return sorted(seen)
+
+
+def _source_files(module: str) -> list[Path] | None:
     files: set[Path] = set()
-    for name in seen:
+    for name in module_deps(module):
         f = getattr(sys.modules[name], "__file__", None)
-        if f:
-            files.add(Path(f).resolve())
+        if not f or not Path(f).exists():
+            return None
+        files.add(Path(f).resolve())
     mod_file = getattr(sys.modules.get(module), "__file__", None)
     if mod_file and Path(mod_file).name == "__init__.py":  # a paper package: all of its files
         files |= {q.resolve() for q in Path(mod_file).parent.rglob("*.py")}
     return sorted(files)
 
 
-def code_fingerprint(module: str) -> str:
-    """sha256 over the sources of the experiment's module and of the theory/sims modules it uses (transitively):
-    a result computed by other code is stale and gets recomputed."""
+def code_fingerprint(func: Any, *extra_objects: Any) -> str | None:
+    """sha256 over the sources the experiment ``func`` depends on: its module file and the library modules it uses
+    (transitively), or, for a function defined in a notebook cell or ``__main__``, the source of the function and of
+    ``extra_objects`` (its config and result classes) plus the library modules they use. None when a source cannot
+    be found: such a result is not cached."""
+    module = func if isinstance(func, str) else func.__module__
+    mod = sys.modules.get(module)
+    mod_file = getattr(mod, "__file__", None)
     h = hashlib.sha256()
-    for f in _library_deps(module):
-        h.update(str(f.relative_to(REPO_ROOT) if f.is_relative_to(REPO_ROOT) else f.name).encode())
+    in_file = module != "__main__" and bool(mod_file) and Path(str(mod_file)).is_file()
+    if in_file:
+        files = _source_files(module)
+        if files is None:
+            return None
+    else:  # notebook cell, script or a module outside the suite: hash the objects' own source
+        if isinstance(func, str):
+            return None
+        for obj in (func, *extra_objects):
+            if obj is None:
+                continue
+            try:
+                h.update(inspect.getsource(obj).encode())
+            except (OSError, TypeError):
+                return None
+        deps: set[str] = set()
+        for v in list(getattr(func, "__globals__", {}).values()):
+            dep = v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None)
+            if isinstance(dep, str) and _tracked(dep):
+                deps.update(module_deps(dep))
+        files = []
+        for name in sorted(deps):
+            f = getattr(sys.modules[name], "__file__", None)
+            if not f or not Path(f).exists():
+                return None
+            files.append(Path(f).resolve())
+    for f in files:
+        h.update(str(f.relative_to(PACKAGE_ROOT) if f.is_relative_to(PACKAGE_ROOT) else f.name).encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
+def suite_version() -> str:
+    try:
+        return metadata.version("sgdlab")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
 def git_revision() -> str:
-    """HEAD's hash, with '+dirty' when the tree has uncommitted changes; 'unknown' outside a git checkout."""
+    """The suite's version, plus HEAD's hash (with '+dirty' for uncommitted changes) when running from the suite's
+    own checkout; never the revision of some other repository the package happens to sit in."""
+    version = suite_version()
+    root = checkout_root()
+    if root is None or not (root / ".git").exists():
+        return version
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
+            cwd=root, capture_output=True, text=True, timeout=10,
         ).stdout.strip()  # fmt: skip
-        return rev + ("+dirty" if dirty else "")
+        return f"{version} ({rev}{'+dirty' if dirty else ''})"
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return version
 
 
 def package_versions() -> dict[str, str]:

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-SCALES: tuple[str, ...] = ("smoke", "default", "full")
+from .specs import SCALES, check_scale
+
+__all__ = ["SCALES", "by_scale", "check_scale"]
 
 T = TypeVar("T")
-
-
-def check_scale(scale: str) -> str:
-    """Return ``scale`` if it is one of :data:`SCALES`, else raise a ValueError naming the allowed values."""
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    return scale
 
 
 def by_scale(scale: str, *, smoke: T, default: T, full: T) -> T:

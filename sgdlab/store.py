@@ -1,13 +1,18 @@
-"""The result store: one ``.npz`` file per (experiment, config, schema), written atomically, with provenance.
+"""The result store: one ``.npz`` file per (experiment, config, schema), checked before use, written atomically.
 
 Layout: ``<root>/<experiment>/<key>.npz``, ``key = sha256(experiment, config, schema)[:16]``. The file holds the
-result's arrays and a ``__meta__`` JSON string (config, seeds, git revision, package versions, device, dtype, wall
-time, code fingerprint). A result whose code fingerprint differs from the current sources is stale: it is
-recomputed (and the log says so), never silently reused.
+result's arrays and a ``__meta__`` JSON string: the experiment, key, schema and full config it was computed for, a
+sha256 checksum of its arrays, the code fingerprint, and provenance (seeds, version, package versions, device, dtype,
+wall time). A file is used only when its experiment, key, schema and config equal the request's, its checksum
+matches its arrays and its code fingerprint equals the current sources'; otherwise it is recomputed and the log says
+why. An experiment whose sources cannot be found (so staleness cannot be judged) is computed and not cached.
+Writers take a lock per key (a concurrent writer waits and then reuses the result) and remove temp files that a
+killed writer left.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -19,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
+from .paths import cache_root, check_writable
 from .provenance import (
-    REPO_ROOT,
     code_fingerprint,
     config_dict,
     device_description,
@@ -29,7 +35,8 @@ from .provenance import (
     package_versions,
     result_key,
 )
-from .registry import Experiment
+from .results import flatten, is_typed, unflatten
+from .specs import Experiment
 
 log = logging.getLogger("sgdlab.store")
 META = "__meta__"
@@ -45,10 +52,13 @@ class Result(dict[str, Any]):
         self.meta = meta or {}
 
 
-def normalise(outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Outputs as they come back from disk: numpy arrays, 0-d values as python scalars. Rejects what npz can't hold."""
+def normalise(outputs: Any) -> dict[str, Any]:
+    """Outputs as they come back from disk: numpy arrays, 0-d values as python scalars. Rejects what npz can't hold.
+    A dataclass result is flattened first (:mod:`sgdlab.results`)."""
+    if is_typed(outputs):
+        outputs = flatten(outputs)
     if not isinstance(outputs, Mapping):
-        raise TypeError(f"an experiment must return a mapping of arrays, got {type(outputs).__name__}")
+        raise TypeError(f"an experiment must return a mapping of arrays or a dataclass, got {type(outputs).__name__}")
     out: dict[str, Any] = {}
     for k, v in outputs.items():
         if not isinstance(k, str) or not k or k == META:
@@ -62,8 +72,20 @@ def normalise(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def checksum(data: Mapping[str, Any]) -> str:
+    """sha256 over the arrays' names, dtypes, shapes and bytes (in name order)."""
+    h = hashlib.sha256()
+    for k in sorted(data):
+        a = np.ascontiguousarray(np.asarray(data[k]))
+        h.update(k.encode())
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename (fsynced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -76,6 +98,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
 
 
 def pack(arrays: Mapping[str, Any], meta: Mapping[str, Any]) -> bytes:
@@ -94,10 +120,12 @@ def unpack(path: Path) -> Result:
 
 
 def default_root() -> Path:
-    """``<repo>/.sgdlab_cache`` for a source checkout, else ``~/.cache/sgdlab``."""
-    if (REPO_ROOT / "pyproject.toml").exists():
-        return REPO_ROOT / ".sgdlab_cache"
-    return Path.home() / ".cache" / "sgdlab"
+    """``<checkout>/.sgdlab_cache`` in the suite's checkout, else the platform cache folder (XDG_CACHE_HOME)."""
+    return cache_root()
+
+
+def fingerprint(exp: Experiment) -> str | None:
+    return code_fingerprint(exp.func, exp.config, exp.result)
 
 
 class ResultStore:
@@ -105,12 +133,34 @@ class ResultStore:
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
+        self._warned: set[str] = set()
+
+    def check_writable(self) -> None:
+        """A clear error now (not a traceback after the run) when the cache folder cannot be written."""
+        check_writable(self.root, "the result cache (--cache)")
 
     def path(self, exp: Experiment, cfg: Any) -> Path:
         return self.root / exp.name / f"{result_key(exp.name, cfg, exp.schema)}.npz"
 
+    def why_invalid(self, r: Result, exp: Experiment, cfg: Any, fp: str | None) -> str | None:
+        """The reason a stored result may not be used for (exp, cfg), or None when it may."""
+        m = r.meta
+        if m.get("experiment") != exp.name:
+            return f"it was computed for experiment {m.get('experiment')!r}"
+        if m.get("schema") != exp.schema:
+            return f"its schema is {m.get('schema')!r}, not {exp.schema}"
+        if m.get("key") != result_key(exp.name, cfg, exp.schema):
+            return "its key differs from the request's"
+        if m.get("config") != json.loads(json.dumps(config_dict(cfg))):
+            return "it was computed for another config"
+        if m.get("checksum") != checksum(r):
+            return "its arrays do not match their checksum (edited or corrupted)"
+        if fp is None or m.get("code_fingerprint") != fp:
+            return "the code it depends on changed since it was computed"
+        return None
+
     def load(self, exp: Experiment, cfg: Any) -> Result | None:
-        """The cached result, or None when absent, unreadable or stale (code fingerprint changed)."""
+        """The cached result, or None when absent, unreadable, for another request, corrupted or stale."""
         p = self.path(exp, cfg)
         if not p.exists():
             return None
@@ -119,30 +169,69 @@ class ResultStore:
         except Exception as err:  # a torn or foreign file: recompute
             log.warning("ignoring unreadable cache file %s: %s", p, err)
             return None
-        if r.meta.get("code_fingerprint") != code_fingerprint(exp.module):
-            log.info("stale result for %s (%s): code changed since it was computed; recomputing", exp.name, p.name)
+        why = self.why_invalid(r, exp, cfg, fingerprint(exp))
+        if why is not None:
+            log.warning("not using cached %s (%s): %s; recomputing", exp.name, p.name, why)
             return None
         return r
 
-    def save(self, exp: Experiment, cfg: Any, outputs: Mapping[str, Any], meta: Mapping[str, Any]) -> Result:
+    def save(self, exp: Experiment, cfg: Any, outputs: Any, meta: Mapping[str, Any]) -> Result:
         data = normalise(outputs)
+        meta = {**meta, "checksum": checksum(data)}
+        if meta.get("code_fingerprint") is None:
+            if exp.name not in self._warned:
+                self._warned.add(exp.name)
+                log.warning("%s: its source code cannot be found, so a cached result could not be checked for "
+                            "staleness: computed, not cached", exp.name)  # fmt: skip
+            return Result(data, dict(meta))
         atomic_write_bytes(self.path(exp, cfg), pack(data, meta))
         return Result(data, dict(meta))
 
+    def _clean_temps(self, p: Path) -> None:
+        """Remove temp files of ``p`` (called under its lock: any temp file is a killed writer's leftover)."""
+        for t in p.parent.glob(f".{p.name}.*.tmp"):
+            try:
+                t.unlink()
+            except OSError:  # pragma: no cover
+                pass
+
     def get_or_run(self, exp: Experiment, cfg: Any, *, force: bool = False) -> Result:
-        """Load the cached result for (exp, cfg) or compute, store and return it."""
+        """Load the cached result for (exp, cfg) or compute, store and return it (one writer per key at a time)."""
         if not force:
             r = self.load(exp, cfg)
             if r is not None:
                 return r
-        outputs, meta = compute(exp, cfg)
-        return self.save(exp, cfg, outputs, meta)
+        p = self.path(exp, cfg)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(p) + ".lock"):
+            self._clean_temps(p)
+            if not force:  # another writer may have finished while we waited
+                r = self.load(exp, cfg)
+                if r is not None:
+                    return r
+            outputs, meta = compute(exp, cfg)
+            return self.save(exp, cfg, outputs, meta)
+
+    def typed(self, exp: Experiment, r: Result) -> Any:
+        """The result as the experiment's declared dataclass (with ``meta`` attached), or ``r`` itself."""
+        if exp.result is None:
+            return r
+        obj = unflatten(exp.result, r)
+        try:
+            object.__setattr__(obj, "meta", r.meta)
+        except (AttributeError, TypeError):  # pragma: no cover  (slots)
+            pass
+        return obj
 
 
 def compute(exp: Experiment, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the experiment function on ``cfg``; return (normalised outputs, provenance)."""
     t0 = time.perf_counter()
-    outputs = normalise(exp.func(cfg))
+    raw = exp.func(cfg)
+    if exp.result is not None and not isinstance(raw, exp.result):
+        raise TypeError(f"experiment {exp.name} declares result {exp.result.__name__} but returned "
+                        f"{type(raw).__name__}")  # fmt: skip
+    outputs = normalise(raw)
     wall = time.perf_counter() - t0
     cd = config_dict(cfg)
     meta = {
@@ -159,6 +248,6 @@ def compute(exp: Experiment, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "dtype": str(cd.get("dtype", "float64")),
         "wall_seconds": wall,
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "code_fingerprint": code_fingerprint(exp.module),
+        "code_fingerprint": fingerprint(exp),
     }
     return outputs, meta

@@ -90,7 +90,7 @@ def test_store_recomputes_stale_and_torn_results(tmp_path: Path, toy_registered:
                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     st = ResultStore(tmp_path)
     st.get_or_run(toy_registered, ToyConfig())
-    monkeypatch.setattr(store_mod, "code_fingerprint", lambda module: "changed")
+    monkeypatch.setattr(store_mod, "fingerprint", lambda exp: "changed")
     st.get_or_run(toy_registered, ToyConfig())
     assert len(CALLS) == 2, "a result computed by other code must not be reused"
     st.path(toy_registered, ToyConfig()).write_bytes(b"torn")
@@ -158,8 +158,10 @@ def test_verdict_combine() -> None:
 
 def test_registry_rejects_bad_registrations() -> None:
     reg = Registry()
-    with pytest.raises(ValueError, match="paper must be one of"):
+    with pytest.raises(ValueError, match="must be named 'nopaper.<name>'"):
         reg.add_experiment(Experiment("x", "nopaper", toy, toy_config))
+    with pytest.raises(ValueError, match="paper must be a lower-case identifier"):
+        reg.add_experiment(Experiment("Bad Paper.x", "Bad Paper", toy, toy_config))
     with pytest.raises(ValueError, match="expected must be"):
         reg.add_claim(Claim("asgd.x", "asgd", "s", lambda ctx: Verdict("holds"), expected="probably"))
 
@@ -229,10 +231,10 @@ def test_sweep_through_an_executor_gives_the_same_results(tmp_path: Path, toy_re
 
 
 def test_code_fingerprint_follows_the_libraries_an_experiment_uses() -> None:
-    from sgdlab.provenance import REPO_ROOT, _library_deps
-    from sgdlab.registry import load_all
+    from sgdlab.provenance import module_deps
+    from sgdlab.registry import REGISTRY
 
-    load_all()
-    deps = {str(p.relative_to(REPO_ROOT)) for p in _library_deps("sgdlab.papers.asgd")}
-    assert {"sgdlab/papers/asgd.py", "theory/linreg.py", "sims/linreg.py"} <= deps
-    assert not any(d.startswith(("theory/stable", "sims/graphs", "sgdlab/papers/dsgd")) for d in deps)
+    exp = REGISTRY.experiment("asgd.curves")
+    deps = set(module_deps(exp.module))
+    assert {"theory.linreg", "sims.linreg", "sgdlab.seeding"} <= deps
+    assert not any(d.startswith(("theory.stable", "sims.graphs", "sgdlab.papers.dsgd", "sgdlab.report")) for d in deps)
