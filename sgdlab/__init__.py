@@ -7,13 +7,13 @@ Public API (see docs/EXTENDING.md): :func:`experiment`, :func:`claim`, :func:`fi
 from . import seeding, style
 from .context import Context
 from .registry import REGISTRY, claim, experiment, figure, load_all
-from .specs import Tol
 from .scales import SCALES, by_scale
+from .specs import Tol
 from .store import Result, ResultStore
 from .verdict import Verdict
 
 __all__ = [
-    "REGISTRY", "SCALES", "Context", "Result", "ResultStore", "Tol", "Verdict", "by_scale", "claim", "experiment", "figure",
-    "load_all", "seeding", "style",
+    "REGISTRY", "SCALES", "Context", "Result", "ResultStore", "Tol", "Verdict", "by_scale", "claim", "experiment",
+    "figure", "load_all", "seeding", "style",
 ]  # fmt: skip
 __version__ = "0.1.0"
