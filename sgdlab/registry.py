@@ -31,11 +31,7 @@ def discover_papers() -> dict[str, str]:
 
     out = {info.name: f"sgdlab.papers.{info.name}" for info in pkgutil.iter_modules(papers.__path__)
            if not info.name.startswith("_")}  # fmt: skip
-    try:
-        eps = metadata.entry_points(group="sgdlab.papers")
-    except TypeError:  # pragma: no cover  (python < 3.10 API)
-        eps = metadata.entry_points().get("sgdlab.papers", [])  # type: ignore[attr-defined]
-    for ep in eps:
+    for ep in metadata.entry_points(group="sgdlab.papers"):
         out.setdefault(ep.name, ep.value)
     return dict(sorted(out.items()))
 
