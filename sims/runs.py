@@ -38,7 +38,7 @@ def parse_device(name: str | torch.device) -> torch.device:
     try:
         dev = torch.device(name)
     except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch device name such as 'cpu', 'cuda' or 'cuda:1', got {name!r}") from None
+        raise ValueError(f"device must be a torch device name ('cpu', 'cuda', 'cuda:1'), got {name!r}") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"device {str(name)!r} requested but CUDA is not available on this machine")
