@@ -3,10 +3,10 @@
 1. rho(Q) for n = 100 rank-one Hessians in d = 60 (Bernoulli, B = 10): dense Q (d^2 x d^2, built by one GEMM, all
    eigenvalues) vs the matrix-free operator (Lanczos through scipy eigsh, O(n d^2) per application). Same value,
    time ratio. Then the largest d each route handles within 10 s (d doubled / stepped until a run exceeds 10 s).
-2. Top Hessian eigenvalue of an MLP on load_digits (MSE): HVP-Lanczos (sims.hessian) vs forming the full Hessian
+2. Top Hessian eigenvalue of an MLP on load_digits (MSE): HVP-Lanczos (sims.nets.hessian) vs forming the full Hessian
    (torch.func.hessian) and diagonalising it, on a ~2e3-parameter model where the full Hessian fits; on a
    ~1e5-parameter model the full Hessian (1e10 entries, 80 GB in float64) is not formed: Lanczos only.
-3. The same ~1e5-parameter model (float32): sims.hessian Lanczos vs PyHessian's power iteration (pip: pyhessian),
+3. The same ~1e5-parameter model (float32): sims.nets.hessian Lanczos vs PyHessian's power iteration (pip: pyhessian),
    same value, time ratio (skipped with a message if PyHessian is not installed).
 ``--device cuda`` runs parts 2 and 3 on a GPU (not run in this task: no GPU was available).
 
@@ -32,8 +32,8 @@ import torch.nn.functional as F  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from torch import nn  # noqa: E402
 
-from sims.hessian import HessianOperator  # noqa: E402
-from theory import stability_moments as SM  # noqa: E402
+from sims.nets.hessian import HessianOperator  # noqa: E402
+from theory.stability import moments as SM  # noqa: E402
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -124,7 +124,7 @@ def main() -> None:
     print(f"  P = {opb.dim}: Lanczos {tlb:.2f} s ({opb.num_hvp} HVPs), lambda_1 = {lanb[0]:.8f}; the full Hessian "
           f"would hold {opb.dim ** 2:.1e} entries ({opb.dim ** 2 * 8 / 2**30:.0f} GiB): not formed")
 
-    print("\n3. the same model in float32: sims.hessian Lanczos vs PyHessian power iteration")
+    print("\n3. the same model in float32: sims.nets.hessian Lanczos vs PyHessian power iteration")
     try:
         import pyhessian
     except ImportError:

@@ -25,16 +25,16 @@
 # sampling; mean-square stability $\iff \rho(Q) \le 1$, and the stable step sizes are exactly $(0, \eta^*]$,
 # $\eta^* = 2/\lambda_{\max}(C^+D)$.
 #
-# **How.** Everything exact is computed exactly (`theory.stability_moments`, `theory.stability_coherence`); the
-# simulator (`sims.linear_stability`, all runs in one tensor) and the Hessian toolkit (`sims.hessian`: HVP-Lanczos,
+# **How.** Everything exact is computed exactly (`theory.stability.moments`, `theory.stability.coherence`); the
+# simulator (`sims.stability.linear_sgd`, all runs in one tensor) and the Hessian toolkit (`sims.nets.hessian`: HVP-Lanczos,
 # per-sample gradients, NTK) provide the measurements. The scale comes from `SGDLAB_SCALE`.
 
 # %%
 import numpy as np
 
 from sgdlab.notebook import Session
-from theory import stability_coherence as SC
-from theory import stability_moments as SM
+from theory.stability import coherence as SC
+from theory.stability import moments as SM
 
 nb = Session("stability")
 print("scale:", nb.scale)

@@ -1,4 +1,4 @@
-"""sims/hessian: HVP and Lanczos against the dense Hessian, physical batching, per-sample gradients and the NTK against
+"""sims/nets/hessian: HVP and Lanczos against the dense Hessian, physical batching, per-sample gradients and the NTK against
 direct autograd, the Gauss-Newton identity at interpolation, and the top eigenvalue against PyHessian when installed."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sims.hessian import HessianOperator, lanczos_top, ntk_gram, output_jacobian, param_vector, per_sample_grads
-from theory.stability_coherence import coherence, coherence_from_gram
+from sims.nets.hessian import HessianOperator, lanczos_top, ntk_gram, output_jacobian, param_vector, per_sample_grads
+from theory.stability.coherence import coherence, coherence_from_gram
 
 
 def mlp(seed: int, d_in: int = 5, width: int = 12, dtype: torch.dtype = torch.float64) -> nn.Module:

@@ -1,4 +1,4 @@
-"""sims/linear_stability: batch samplers against their exact moments, Monte-Carlo second moments against the exact
+"""sims/stability/linear_sgd: batch samplers against their exact moments, Monte-Carlo second moments against the exact
 recursion M_{t+1} = T(M_t), divergence detection, bad input."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from sims.linear_stability import batch_weights, simulate_linear_sgd
-from theory.stability_moments import SAMPLINGS, noise_coefficients, second_moment_trajectory
+from sims.stability.linear_sgd import batch_weights, simulate_linear_sgd
+from theory.stability.moments import SAMPLINGS, noise_coefficients, second_moment_trajectory
 
 F64 = torch.float64
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from theory.stability_coherence import (
+from theory.stability.coherence import (
     coherence,
     coherence_from_factors,
     coherence_from_gram,
@@ -22,7 +22,7 @@ from theory.stability_coherence import (
     thm2_lyapunov,
     wu_ma_e,
 )
-from theory.stability_moments import (
+from theory.stability.moments import (
     SAMPLINGS,
     SecondMomentOperator,
     eta_star,

@@ -148,6 +148,29 @@ def spectral_radius_dense(hessians: npt.ArrayLike, eta: float, batch: int, sampl
     return float(max(abs(ev[0]), abs(ev[-1])))
 
 
+def top_eigenmatrix(hessians: npt.ArrayLike, eta: float, batch: int, sampling: str) -> tuple[float, Array]:
+    """(rho(Q), M_0): the top eigenvalue of the dense symmetric Q and its eigenmatrix, reshaped to d x d, symmetrised,
+    signed to be PSD and scaled to tr M_0 = 1. Because T is self-adjoint and maps the PSD cone into itself, the top
+    eigenvalue is rho(Q) and (when simple) its eigenmatrix is PSD; then T^t(M_0) = rho^t M_0 exactly, so
+    E||w_t||^2 = rho(Q)^t for w_0 ~ N(0, M_0). Raises ValueError if the top eigenvalue is not rho(Q) or is not
+    simple enough for a PSD eigenmatrix to be recovered (|min eig M_0| > 1e-8 after normalisation)."""
+    h = check_hessians(hessians)
+    d = h.shape[1]
+    q = second_moment_matrix(h, eta, batch, sampling)
+    ev, vec = scipy.linalg.eigh(q)
+    if abs(ev[0]) > abs(ev[-1]) * (1 + 1e-12):
+        raise ValueError("the largest |eigenvalue| of Q is negative: not a PSD-cone top eigenvalue")
+    m = vec[:, -1].reshape(d, d)
+    m = 0.5 * (m + m.T)
+    tr = float(np.trace(m))
+    if tr == 0.0:
+        raise ValueError("top eigenmatrix of Q has zero trace: the top eigenvalue is not simple")
+    m = m / tr
+    if float(np.linalg.eigvalsh(m)[0]) < -1e-8:
+        raise ValueError("top eigenmatrix of Q is not PSD: the top eigenvalue is not simple")
+    return float(ev[-1]), np.asarray(m, dtype=np.float64)
+
+
 # ----------------------------------------------------------------------------------------------- matrix-free Q
 @dataclass(frozen=True)
 class SecondMomentOperator:

@@ -65,22 +65,28 @@ def batch_weights(runs: int, n: int, batch: int | Sequence[int] | torch.Tensor, 
 @dataclass
 class LinearSGDResult:
     """log_sq_ratio: (runs, len(times)) log(||w_t||^2 / ||w_0||^2) at the recorded times; direction: (runs, d) unit
-    w_T / ||w_T||; w0: (runs, d) initial points."""
+    w_T / ||w_T||; w0: (runs, d) initial points; max_log_sq_ratio: (runs,) max over every step t = 1..T of
+    log(||w_t||^2 / ||w_0||^2) (for first-passage criteria)."""
 
     times: torch.Tensor
     log_sq_ratio: torch.Tensor
     direction: torch.Tensor
     w0: torch.Tensor
+    max_log_sq_ratio: torch.Tensor
 
     def final_w(self) -> torch.Tensor:
         """w_T = ||w_0|| exp(log_ratio / 2) w_T / ||w_T|| (overflows to inf for diverged runs; use only when finite)."""
         scale = self.w0.norm(dim=1) * torch.exp(0.5 * self.log_sq_ratio[:, -1])
         return self.direction * scale[:, None]
 
-    def diverged(self, threshold: float = 1000.0) -> torch.Tensor:
-        """Boolean (runs,): ||w_T||^2 >= threshold ||w_0||^2 (the Dexter et al. criterion with threshold 1000), or a
-        NaN log-ratio (-inf means the run hit w = 0 exactly: converged)."""
-        last = self.log_sq_ratio[:, -1]
+    def diverged(self, threshold: float = 1000.0, *, first_passage: bool = False) -> torch.Tensor:
+        """Boolean (runs,): ||w_T||^2 >= threshold ||w_0||^2 at the last step T (``first_passage=False``) or at any
+        step t <= T (``first_passage=True``, the criterion of the public code for the paper's map), or a NaN
+        log-ratio (-inf means the run hit w = 0 exactly: converged). ``threshold`` must be > 1."""
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold > 1 \
+                or not math.isfinite(threshold):
+            raise ValueError(f"threshold must be a finite number > 1, got {threshold!r}")
+        last = self.max_log_sq_ratio if first_passage else self.log_sq_ratio[:, -1]
         return torch.isnan(last) | (last >= math.log(threshold))
 
 
@@ -126,6 +132,7 @@ def simulate_linear_sgd(eta: float, batch: int | Sequence[int] | torch.Tensor, s
         raise ValueError("w0 must have nonzero rows")
     u = w0 / nrm0
     logn = torch.zeros(runs, device=device, dtype=dtype)
+    top = torch.full((runs,), -math.inf, device=device, dtype=dtype)
     times, recs = [], []
     scale = (eta / bsz.to(dtype))[:, None]
     for t in range(1, steps + 1):
@@ -139,8 +146,9 @@ def simulate_linear_sgd(eta: float, batch: int | Sequence[int] | torch.Tensor, s
         u = u - scale * hu
         nrm = u.norm(dim=1)
         logn = logn + 2.0 * torch.log(nrm)
+        top = torch.maximum(top, logn)
         u = u / nrm.clamp_min(torch.finfo(dtype).tiny)[:, None]
         if t % every == 0 or t == steps:
             times.append(t)
             recs.append(logn.clone())
-    return LinearSGDResult(torch.tensor(times), torch.stack(recs, dim=1), u, w0)
+    return LinearSGDResult(torch.tensor(times), torch.stack(recs, dim=1), u, w0, top)

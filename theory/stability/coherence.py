@@ -22,7 +22,7 @@ import numpy.typing as npt
 import scipy.linalg
 from scipy import stats
 
-from theory.stability_moments import (
+from theory.stability.moments import (
     check_batch,
     check_eta,
     check_factors,
