@@ -199,17 +199,35 @@ def test_thm2_construction_and_boundary(sigma: int, b: int) -> None:
             assert (rho > 1.0) == unstable
 
 
-def test_wu_ma_e_necessary_in_one_dimension() -> None:
+def test_wu_ma_e_values_and_one_dimensional_equivalence() -> None:
+    """wu_ma_e against quantities computed here from their definitions (the batch noise by enumerating the batch law),
+    its two flags against those values, and in d = 1 the exact identity rho(Q) = (1 - eta a)^2 + eta^2 V. Instances
+    with each flag False occur, so a function that always says True (or a wrong noise constant) fails."""
     rng = np.random.default_rng(12)
-    for _ in range(100):
-        n = int(rng.integers(2, 12))
+    flags_false = {"sharpness_ok": 0, "noise_ok": 0}
+    stable = 0
+    for _ in range(120):
+        n = int(rng.integers(2, 7))
         h = rng.exponential(size=(n, 1, 1))
-        b = int(rng.integers(1, n + 1))
         s = str(rng.choice(SAMPLINGS))
+        b = int(rng.integers(1, (min(n, 3) if s == "with_replacement" else n) + 1))
         eta = float(rng.uniform(0.1, 3.0))
-        if spectral_radius_dense(h, eta, b, s) <= 1.0:
-            w = wu_ma_e(h, eta, b, s)
+        w = wu_ma_e(h, eta, b, s)
+        x = h[:, 0, 0]
+        var = sum(p * (c @ x / b) ** 2 for p, c in enumerate_batches(n, b, s)) - x.mean() ** 2
+        assert w["sharpness"] == pytest.approx(x.mean(), rel=1e-12)
+        assert w["non_uniformity"] == pytest.approx(x.std(), rel=1e-9, abs=1e-12)
+        assert w["noise_top"] == pytest.approx(var, rel=1e-9, abs=1e-12)
+        assert w["sharpness_ok"] == (eta * x.mean() <= 2.0)
+        assert w["noise_ok"] == (eta**2 * var <= 1.0)
+        rho = spectral_radius_dense(h, eta, b, s)
+        assert rho == pytest.approx((1 - eta * x.mean()) ** 2 + eta**2 * var, rel=1e-10)
+        if rho <= 1.0:
+            stable += 1
             assert w["sharpness_ok"] and w["noise_ok"]
+        for k in flags_false:
+            flags_false[k] += not w[k]
+    assert stable > 10 and min(flags_false.values()) > 10
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,13 @@
   backward; H is symmetric), summed over physical batches so memory stays bounded: for a mean loss
   L = (1/n) sum_i l_i, H v = sum_chunks (|chunk| / n) H_chunk v.
 * Top eigenpairs by Lanczos: scipy.sparse.linalg.eigsh on a LinearOperator wrapping the HVP, with a seeded start
-  vector v0 ~ N(0, I) from numpy's default_rng(seed) (float64 on the scipy side).
+  vector v0 ~ N(0, I) from numpy's default_rng(seed) (float64 on the scipy side), so identical calls give
+  bitwise-identical numbers; the operator's symmetry is checked first (<u, A v> = <A u, v> for two seeded vectors).
+* The top eigenvalue alone by a Lanczos iteration written in torch (:meth:`HessianOperator.top_eigenvalue`): the
+  gradient graph is built once and reused by every product, the Krylov basis stays on the model's device (no numpy
+  round trip per product), full reorthogonalisation, and it stops when the top Ritz value changes by less than
+  ``tol`` relative between two iterations (the stopping rule of PyHessian's power iteration, so equal tolerances
+  compare like with like; Lanczos needs fewer products than power iteration for the same change).
 * Per-sample gradients grad_theta l_i and output Jacobians J_i = grad_theta f(theta, x_i) with torch.func.vmap over
   physical batches; the NTK Gram matrix K_ij = J_i . J_j is accumulated block by block.
 * The dense Hessian (torch.func.hessian) for models small enough to form it (cross-checks, benchmarks).
@@ -15,6 +21,7 @@ Parameters are handled as one flat vector theta (the order of ``model.named_para
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -27,6 +34,13 @@ from torch import nn
 from torch.func import functional_call, grad, vjp, vmap
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _check_tol(tol: float, name: str = "tol", *, allow_zero: bool = False) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol >= 1 \
+            or (tol < 0 if allow_zero else tol <= 0):
+        raise ValueError(f"{name} must be a number in {'[0' if allow_zero else '(0'}, 1), got {tol!r}")
+    return float(tol)
 
 
 def _check_batch_size(batch_size: int | None, n: int) -> int:
@@ -73,6 +87,8 @@ class HessianOperator:
                  cache_graph: bool = False) -> None:
         if x.shape[0] != y.shape[0] or x.shape[0] < 1:
             raise ValueError(f"x and y must have the same number (>= 1) of samples, got {x.shape[0]}, {y.shape[0]}")
+        if not (bool(torch.all(torch.isfinite(x))) and bool(torch.all(torch.isfinite(y)))):
+            raise ValueError("x and y must be finite (found NaN or inf)")
         self.model, self.loss_fn, self.x, self.y = model, loss_fn, x, y
         self.theta = param_vector(model) if theta is None else theta.detach()
         self.n = int(x.shape[0])
@@ -122,6 +138,54 @@ class HessianOperator:
         """Top-k eigenpairs of H by Lanczos (see :func:`lanczos_top`)."""
         return lanczos_top(self.linear_operator(), k, seed=seed, tol=tol, which=which, maxiter=maxiter, ncv=ncv)
 
+    def top_eigenvalue(self, *, tol: float = 1e-6, maxiter: int = 100, seed: int = 0
+                       ) -> tuple[float, torch.Tensor, int]:
+        """Largest eigenvalue of H by Lanczos in torch (module docstring): returns (lambda_1, unit Ritz vector,
+        number of Hessian-vector products). Stops when |theta_k - theta_{k-1}| <= tol |theta_k| or the Krylov space
+        is exhausted (beta_k = 0, then exact), at most ``maxiter`` products. The gradient graph of every physical
+        batch is kept for the duration of the call. v0 ~ N(0, I) from a torch generator seeded with ``seed``."""
+        _check_tol(tol)
+        if isinstance(maxiter, bool) or not isinstance(maxiter, int) or not 2 <= maxiter <= 100_000:
+            raise ValueError(f"maxiter must be an integer in [2, 100000], got {maxiter!r}")
+        saved = self._pullbacks
+        if saved is None:
+            self._pullbacks = [(self._pullback(a, b), (b - a) / self.n) for a, b in _chunks(self.n, self.batch_size)]
+        try:
+            with torch.no_grad():
+                gen = torch.Generator(device=self.theta.device)
+                gen.manual_seed(int(seed))
+                q = torch.randn(self.dim, generator=gen, device=self.theta.device, dtype=self.theta.dtype)
+                q = q / q.norm()
+                basis = [q]
+                alphas: list[float] = []
+                betas: list[float] = []
+                theta_old, products = math.inf, 0
+                vec = q
+                for k in range(min(maxiter, self.dim)):
+                    w = self.matvec(basis[k])
+                    products += 1
+                    alpha = float(torch.dot(w, basis[k]))
+                    alphas.append(alpha)
+                    qs = torch.stack(basis)
+                    w = w - qs.T @ (qs @ w)                       # full reorthogonalisation (twice is enough)
+                    w = w - qs.T @ (qs @ w)
+                    beta = float(w.norm())
+                    t = torch.diag(torch.tensor(alphas, dtype=torch.float64))
+                    if betas:
+                        off = torch.tensor(betas, dtype=torch.float64)
+                        t = t + torch.diag(off, 1) + torch.diag(off, -1)
+                    ev, evec = torch.linalg.eigh(t)
+                    theta = float(ev[-1])
+                    vec = (qs.T @ evec[:, -1].to(qs.dtype).to(qs.device))
+                    if abs(theta - theta_old) <= tol * abs(theta) or beta <= 1e-14 * max(abs(theta), 1e-300):
+                        break
+                    theta_old = theta
+                    betas.append(beta)
+                    basis.append(w / beta)
+        finally:
+            self._pullbacks = saved
+        return theta, vec / vec.norm(), products
+
     def dense(self) -> torch.Tensor:
         """The full P x P Hessian (torch.func.hessian per physical batch); only for small models."""
         out = torch.zeros(self.dim, self.dim, dtype=self.theta.dtype, device=self.theta.device)
@@ -133,19 +197,36 @@ class HessianOperator:
 
 
 def lanczos_top(op: spla.LinearOperator, k: int = 1, *, seed: int = 0, tol: float = 1e-8, which: str = "LA",
-                maxiter: int | None = None, ncv: int | None = None,
+                maxiter: int | None = None, ncv: int | None = None, check_symmetry: bool = True,
                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Top-k eigenpairs of a symmetric LinearOperator by scipy eigsh (implicitly restarted Lanczos), v0 ~ N(0, I)
     from np.random.default_rng(seed). ``which='LA'``: largest algebraic (lambda_1 >= lambda_2 >= ...);
     ``'LM'``: largest magnitude. ``ncv`` (Lanczos basis size) defaults to min(dim, 2k + 6), smaller than scipy's
     default 2k + 1 >= 20, which saves products when the top of the spectrum is separated.
+    ``check_symmetry`` (two extra products): refuse an operator with <u, A v> != <A u, v> (relative 1e-8) for two
+    seeded random u, v, since Lanczos on a non-symmetric operator returns a meaningless number.
     Returns (eigenvalues descending (k,), eigenvectors (dim, k))."""
     dim = op.shape[0]
-    if int(k) != k or not 1 <= k < dim:
+    if op.shape[0] != op.shape[1]:
+        raise ValueError(f"op must be square, got shape {op.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < dim:
         raise ValueError(f"k must be an integer in [1, dim - 1 = {dim - 1}], got {k!r}")
     if which not in ("LA", "LM"):
         raise ValueError(f"which must be 'LA' or 'LM', got {which!r}")
-    v0 = np.random.default_rng(seed).standard_normal(dim)
+    _check_tol(tol, allow_zero=True)  # eigsh: tol = 0 means machine precision
+    if maxiter is not None and (isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1):
+        raise ValueError(f"maxiter must be None or an integer >= 1, got {maxiter!r}")
+    rng = np.random.default_rng(seed)
+    v0 = rng.standard_normal(dim)
+    if check_symmetry:
+        u, v = rng.standard_normal(dim), rng.standard_normal(dim)
+        av, au = op.matvec(v), op.matvec(u)
+        lhs, rhs = float(u @ av), float(v @ au)
+        scale = float(np.linalg.norm(u) * np.linalg.norm(av) + np.linalg.norm(v) * np.linalg.norm(au))
+        if not (np.isfinite(lhs) and np.isfinite(rhs)):
+            raise ValueError("op returned a non-finite product")
+        if abs(lhs - rhs) > 1e-8 * max(scale, 1e-300):
+            raise ValueError(f"op must be symmetric: <u, A v> = {lhs:.6g} but <A u, v> = {rhs:.6g}")
     basis = min(dim, 2 * int(k) + 6) if ncv is None else int(ncv)
     vals, vecs = spla.eigsh(op, k=int(k), which=which, v0=v0, tol=tol, maxiter=maxiter, ncv=basis)
     order = np.argsort(vals)[::-1]

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 
 SAMPLINGS: tuple[str, ...] = ("with_replacement", "without_replacement", "bernoulli")
+MAX_STEPS = 10_000_000
+MAX_RUNS = 100_000_000
 
 
 def _batch_sizes(batch: int | Sequence[int] | torch.Tensor, runs: int, n: int,
@@ -44,8 +46,12 @@ def batch_weights(runs: int, n: int, batch: int | Sequence[int] | torch.Tensor, 
                   generator: torch.Generator, device: torch.device | str, dtype: torch.dtype) -> torch.Tensor:
     """Batch weights c (runs, n) with H_hat = (1/B) sum_i c_i H_i for one step of every run (see module docstring).
     ``batch`` is one batch size B in [1, n] or one per run."""
-    if sampling not in SAMPLINGS:
+    if not isinstance(sampling, str) or sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= MAX_RUNS:
+        raise ValueError(f"runs must be an integer in [1, {MAX_RUNS}], got {runs!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
     b = _batch_sizes(batch, runs, n, device)
     bmax = int(b.max())
     c = torch.zeros(runs, n, device=device, dtype=dtype)
@@ -109,17 +115,23 @@ def simulate_linear_sgd(eta: float, batch: int | Sequence[int] | torch.Tensor, s
         raise ValueError(f"factors must have shape (n, d), got {tuple(factors.shape)}")
     if hessians is not None and (hessians.ndim != 3 or hessians.shape[1] != hessians.shape[2]):
         raise ValueError(f"hessians must have shape (n, d, d), got {tuple(hessians.shape)}")
-    if not (math.isfinite(eta) and eta > 0):
-        raise ValueError(f"eta must be in (0, inf), got {eta!r}")
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if int(runs) != runs or runs < 1:
-        raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta <= 0:
+        raise ValueError(f"eta must be a finite number in (0, inf), got {eta!r}")
+    for name, v, hi in (("steps", steps, MAX_STEPS), ("runs", runs, MAX_RUNS)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+            raise ValueError(f"{name} must be an integer in [1, {hi}], got {v!r}")
+    if not bool(torch.all(torch.isfinite(mat))):
+        raise ValueError("factors/hessians must be finite (found NaN or inf)")
+    if hessians is not None and bool(torch.any(torch.abs(hessians - hessians.transpose(1, 2)) >
+                                               1e-10 * hessians.abs().max().clamp_min(1e-300))):
+        raise ValueError("hessians must be symmetric (every H_i equal to its transpose)")
     n, d = int(mat.shape[0]), int(mat.shape[-1])
     bsz = _batch_sizes(batch, int(runs), n, mat.device)
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
     device, dtype = mat.device, mat.dtype
+    if record_every is not None and (isinstance(record_every, bool) or not isinstance(record_every, int)):
+        raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
     every = steps if record_every is None else int(record_every)
     if every < 1:
         raise ValueError(f"record_every must be >= 1, got {record_every!r}")
@@ -127,6 +139,8 @@ def simulate_linear_sgd(eta: float, batch: int | Sequence[int] | torch.Tensor, s
         w0 = torch.rand(runs, d, generator=generator, device=device, dtype=dtype)
     elif tuple(w0.shape) != (runs, d):
         raise ValueError(f"w0 must have shape (runs, d) = {(runs, d)}, got {tuple(w0.shape)}")
+    elif not bool(torch.all(torch.isfinite(w0))):
+        raise ValueError("w0 must be finite (found NaN or inf)")
     nrm0 = w0.norm(dim=1, keepdim=True)
     if torch.any(nrm0 == 0):
         raise ValueError("w0 must have nonzero rows")

@@ -27,11 +27,20 @@ from theory.stability.moments import (
     check_eta,
     check_factors,
     check_hessians,
+    check_n,
     check_sampling,
     noise_coefficients,
 )
 
 Array = npt.NDArray[np.float64]
+
+
+def _number(x: float, name: str, lo: float, *, closed: bool = True) -> float:
+    """x as float; ValueError naming it unless it is a finite number >= lo (> lo if not closed)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.floating, np.integer)) or not np.isfinite(x) \
+            or not (x >= lo if closed else x > lo):
+        raise ValueError(f"{name} must be a finite number {'>=' if closed else '>'} {lo}, got {x!r}")
+    return float(x)
 
 
 def coherence_matrix(hessians: npt.ArrayLike) -> Array:
@@ -64,7 +73,11 @@ def coherence_from_gram(gram: npt.ArrayLike) -> float:
     top = float(np.max(np.diag(k)))
     if top <= 0:
         raise ValueError("gram must have a positive diagonal entry (max_i K_ii > 0)")
-    return float(scipy.linalg.eigvalsh(np.abs(0.5 * (k + k.T)))[-1]) / top
+    k = 0.5 * (k + k.T)
+    low = float(scipy.linalg.eigvalsh(k)[0])
+    if low < -1e-10 * top * k.shape[0]:
+        raise ValueError(f"gram must be positive semi-definite (a Gram matrix G G^T), smallest eigenvalue {low:.3g}")
+    return float(scipy.linalg.eigvalsh(np.abs(k))[-1]) / top
 
 
 def coherence_from_factors(factors: npt.ArrayLike) -> float:
@@ -91,8 +104,7 @@ def thm1_threshold(sigma: float, eta: float, n: int, batch: int) -> float:
     """Right-hand side of eq. (4): (sigma / eta) (n / B - 1)^(-1/2) (inf when B = n)."""
     e = check_eta(eta)
     b = check_batch(batch, n)
-    if not sigma >= 1:
-        raise ValueError(f"sigma must be a coherence value in [1, inf), got {sigma!r}")
+    _number(sigma, "sigma (a coherence value)", 1.0)
     if b == n:
         return float("inf")
     return float(sigma / e / np.sqrt(n / b - 1.0))
@@ -105,22 +117,25 @@ def thm1_fires(lambda1: float, sigma: float, eta: float, n: int, batch: int) -> 
     has spectral radius >= max_j lambda_1(H_j)^2 / n, and max_j lambda_1(H_j) >= n lambda_1(H) / sigma (key
     inequality); combining gives rho(Q) >= eta^2 (n/B - 1) lambda_1(H)^2 / sigma^2 >= 1.
     """
-    if not lambda1 >= 0:
-        raise ValueError(f"lambda1 must be >= 0 (top eigenvalue of a PSD Hessian), got {lambda1!r}")
+    _number(lambda1, "lambda1 (top eigenvalue of a PSD Hessian)", 0.0)
     return bool(lambda1 >= thm1_threshold(sigma, eta, n, batch))
+
+
+def _sigma(sigma: int, n: int) -> int:
+    """The integer coherence of the Theorem 2 construction; ValueError unless an integer in [1, n] (its assumption)."""
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, np.integer, float)) or not np.isfinite(sigma) \
+            or int(sigma) != sigma or not 1 <= sigma <= n:
+        raise ValueError(f"sigma must be an integer in [1, n={n}] (Theorem 2 assumes sigma in [n]), got {sigma!r}")
+    return int(sigma)
 
 
 def thm2_construction(n: int, sigma: int, lam: float) -> Array:
     """Rank-one factors G (n, d), d = n - sigma + 1, of the Theorem 2 instance: H_i = c e_0 e_0^T for i < sigma and
     H_i = c e_{i - sigma + 1} e_{i - sigma + 1}^T otherwise, c = n lam / sigma. Its coherence is exactly sigma and
     lambda_1(H) = lam (H = diag(lam, lam/sigma, ..., lam/sigma))."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if int(sigma) != sigma or not 1 <= sigma <= n:
-        raise ValueError(f"sigma must be an integer in [1, n={n}], got {sigma!r}")
-    if not (np.isfinite(lam) and lam > 0):
-        raise ValueError(f"lam must be in (0, inf), got {lam!r}")
-    n, sigma = int(n), int(sigma)
+    n = check_n(n)
+    sigma = _sigma(sigma, n)
+    _number(lam, "lam", 0.0, closed=False)
     c = n * lam / sigma
     d = n - sigma + 1
     g = np.zeros((n, d))
@@ -139,8 +154,7 @@ def thm2_boundary(n: int, batch: int, sigma: int, eta: float) -> float:
     + eta^2 lam^2 (n - B) / (B sigma^2); f_0 > 1 and f_1 > 1 give the two terms."""
     e = check_eta(eta)
     b = check_batch(batch, n)
-    if int(sigma) != sigma or not 1 <= sigma <= n:
-        raise ValueError(f"sigma must be an integer in [1, n={n}], got {sigma!r}")
+    sigma = _sigma(sigma, n)
     first = 2.0 / (e * (1.0 + (n - b) / (b * sigma)))
     if sigma == n:
         return first
@@ -160,10 +174,8 @@ def thm2_lyapunov(n: int, batch: int, sigma: int, lam: float, eta: float, sampli
     e = check_eta(eta)
     b = check_batch(batch, n)
     check_sampling(sampling)
-    if int(sigma) != sigma or not 1 <= sigma <= n:
-        raise ValueError(f"sigma must be an integer in [1, n={n}], got {sigma!r}")
-    if not (np.isfinite(lam) and lam > 0):
-        raise ValueError(f"lam must be in (0, inf), got {lam!r}")
+    sigma = _sigma(sigma, n)
+    _number(lam, "lam", 0.0, closed=False)
     c = n * lam / sigma
     best = -np.inf
     for m in ([int(sigma), 1] if sigma < n else [int(sigma)]):

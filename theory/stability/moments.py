@@ -52,6 +52,7 @@ def check_hessians(hessians: npt.ArrayLike, *, name: str = "hessians", rtol: flo
     some H_i is not symmetric (|H_i - H_i^T| > rtol * max|H_i|), or if some H_i has an eigenvalue below
     -rtol * max|H_i| * d (PSD is required: the sample Hessians at an interpolating minimum are PSD).
     """
+    check_tol(rtol, "rtol")
     h = np.asarray(hessians, dtype=np.float64)
     if h.ndim != 3 or h.shape[1] != h.shape[2] or h.shape[0] < 1 or h.shape[1] < 1:
         raise ValueError(f"{name} must have shape (n, d, d) with n, d >= 1, got {h.shape}")
@@ -77,8 +78,29 @@ def check_factors(factors: npt.ArrayLike, *, name: str = "factors") -> Array:
     return g
 
 
+def check_tol(tol: float, name: str = "tol", *, allow_zero: bool = False) -> float:
+    """Return a tolerance as float; ValueError naming it unless it is a finite number in (0, 1) ([0, 1) with
+    ``allow_zero``). NaN, inf, 0 (where an iteration would never stop), negatives and strings are refused."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number in {'[0' if allow_zero else '(0'}, 1), got {tol!r}")
+    t = float(tol)
+    if not (np.isfinite(t) and (t >= 0 if allow_zero else t > 0) and t < 1):
+        raise ValueError(f"{name} must be a number in {'[0' if allow_zero else '(0'}, 1), got {tol!r}")
+    return t
+
+
+def check_n(n: int, *, name: str = "n") -> int:
+    """Return a sample count as int; ValueError naming it unless it is an integer in [1, 10^7]."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float)) or not np.isfinite(n) or int(n) != n \
+            or not 1 <= n <= 10**7:
+        raise ValueError(f"{name} must be an integer in [1, 10^7], got {n!r}")
+    return int(n)
+
+
 def check_eta(eta: float, *, name: str = "eta") -> float:
     """Return ``eta`` as float; ValueError naming it unless 0 < eta < inf."""
+    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a finite step size in (0, inf), got {eta!r}")
     e = float(eta)
     if not (np.isfinite(e) and e > 0):
         raise ValueError(f"{name} must be a finite step size in (0, inf), got {eta!r}")
@@ -87,7 +109,9 @@ def check_eta(eta: float, *, name: str = "eta") -> float:
 
 def check_batch(batch: int, n: int, *, name: str = "B") -> int:
     """Return the batch size as int; ValueError naming it unless it is an integer in [1, n]."""
-    if isinstance(batch, bool) or int(batch) != batch:
+    n = check_n(n)
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer, float)) or not np.isfinite(batch) \
+            or int(batch) != batch:
         raise ValueError(f"{name} must be an integer in [1, n={n}], got {batch!r}")
     b = int(batch)
     if not 1 <= b <= n:
@@ -97,7 +121,7 @@ def check_batch(batch: int, n: int, *, name: str = "B") -> int:
 
 def check_sampling(sampling: str) -> str:
     """Return ``sampling``; ValueError naming it unless it is one of SAMPLINGS."""
-    if sampling not in SAMPLINGS:
+    if not isinstance(sampling, str) or sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
     return sampling
 
@@ -245,6 +269,9 @@ class SecondMomentOperator:
         PSD-cone preserving and self-adjoint), v0 = vec(I) (deterministic, inside the cone). ``power``: power
         iteration M <- T(M) / ||T(M)||_F from M = I (stays in the PSD cone); returns ||T(M)||_F at convergence."""
         d = self.dim
+        check_tol(tol, "tol")
+        if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or not 1 <= maxiter <= 10**7:
+            raise ValueError(f"maxiter must be an integer in [1, 10^7], got {maxiter!r}")
         if method == "lanczos":
             if d == 1:
                 return abs(float(self.apply(np.eye(1))[0, 0]))
@@ -356,6 +383,8 @@ def eta_star_bisect(hessians: npt.ArrayLike | None = None, batch: int = 1, sampl
     exact value; this is the large-d route). Requires lambda_1(H) > 0."""
     if (hessians is None) == (factors is None):
         raise ValueError("pass exactly one of hessians (n, d, d) or factors (n, d)")
+    check_tol(rtol, "rtol")
+    check_tol(rho_tol, "rho_tol", allow_zero=True)
     if factors is not None:
         g = check_factors(factors)
         lam1 = float(np.linalg.eigvalsh(g.T @ g / g.shape[0])[-1])
@@ -374,10 +403,88 @@ def eta_star_bisect(hessians: npt.ArrayLike | None = None, batch: int = 1, sampl
     lo, hi = 0.0, 2.0 / lam1
     if rho(hi) <= 1.0 + rho_tol:
         return hi
-    while hi - lo > rtol * hi:
+    for _ in range(200):  # bisection halves the bracket: 200 halvings exhaust float64 for any rtol in (0, 1)
+        if hi - lo <= rtol * hi:
+            break
         mid = 0.5 * (lo + hi)
         if rho(mid) > 1.0 + rho_tol:
             hi = mid
         else:
             lo = mid
     return 0.5 * (lo + hi)
+
+
+# ------------------------------------------------------------------------------------------- batch enumeration
+MAX_ENUMERATED_BATCHES = 100_000
+
+
+def batch_distribution(n: int, batch: int, sampling: str) -> tuple[Array, Array]:
+    """Every batch-weight vector c (H_hat = (1/B) sum_i c_i H_i) with its probability, by enumeration: all multisets
+    of size B (with replacement, multinomial probabilities), all B-subsets (without replacement, uniform), all subsets
+    (Bernoulli, keep prob. B/n). Returns (weights (K, n), probs (K,)). Refuses more than MAX_ENUMERATED_BATCHES."""
+    from itertools import combinations, combinations_with_replacement
+    from math import comb, factorial
+
+    b = check_batch(batch, n)
+    check_sampling(sampling)
+    count = {"with_replacement": comb(n + b - 1, b), "without_replacement": comb(n, b), "bernoulli": 2**n}[sampling]
+    if count > MAX_ENUMERATED_BATCHES:
+        raise ValueError(f"n={n}, B={b} ({sampling}) has {count} batches, above the enumeration limit "
+                         f"{MAX_ENUMERATED_BATCHES}: n must be smaller")
+    rows, probs = [], []
+    if sampling == "with_replacement":
+        for idx in combinations_with_replacement(range(n), b):
+            c = np.bincount(idx, minlength=n).astype(np.float64)
+            mult = factorial(b) / np.prod([factorial(int(k)) for k in c])
+            rows.append(c)
+            probs.append(mult / n**b)
+    elif sampling == "without_replacement":
+        for idx in combinations(range(n), b):
+            c = np.zeros(n)
+            c[list(idx)] = 1.0
+            rows.append(c)
+            probs.append(1.0 / count)
+    else:
+        p = b / n
+        for mask in range(2**n):
+            c = np.array([(mask >> i) & 1 for i in range(n)], dtype=np.float64)
+            rows.append(c)
+            probs.append(p ** c.sum() * (1 - p) ** (n - c.sum()))
+    return np.array(rows), np.array(probs)
+
+
+def norm_moments(hessians: npt.ArrayLike, eta: float, batch: int, sampling: str, m0: npt.ArrayLike,
+                 times: npt.ArrayLike) -> tuple[Array, Array]:
+    """Exact E||w_t||^2 and E||w_t||^4 for w_0 ~ N(0, M_0), by enumerating the batch law (small n only):
+    the fourth-moment tensor E[w^{(x)4}] evolves by E[A^{(x)4}], A = I - eta H_hat, from the Gaussian (Isserlis)
+    M_ab M_cd + M_ac M_bd + M_ad M_bc. Gives the exact variance of ||w_t||^2 (a standard error that does not rely on
+    the sample variance of a heavy-tailed quantity). d^4 entries: refuses d > 8."""
+    h = check_hessians(hessians)
+    e = check_eta(eta)
+    n, d, _ = h.shape
+    if d > 8:
+        raise ValueError(f"hessians must have d <= 8 for the exact fourth moment (d^4 = {d**4} entries), got d = {d}")
+    m = np.asarray(m0, dtype=np.float64)
+    if m.shape != (d, d) or not np.all(np.isfinite(m)):
+        raise ValueError(f"m0 must be a finite (d, d) = {(d, d)} matrix, got shape {m.shape}")
+    ts = np.asarray(times)
+    if ts.ndim != 1 or ts.size == 0 or np.any(ts < 0) or np.any(ts != np.round(ts)) or np.any(ts > 10_000):
+        raise ValueError(f"times must be a non-empty list of integers in [0, 10000], got {times!r}")
+    c, p = batch_distribution(n, batch, sampling)
+    b = check_batch(batch, n)
+    a = np.eye(d)[None] - (e / b) * np.einsum("kn,nij->kij", c, h)             # (K, d, d)
+    a2 = np.einsum("zai,zbj->zabij", a, a).reshape(len(p), d * d, d * d)         # A kron A per batch
+    q2 = np.einsum("z,zij->ij", p, a2)
+    q4 = np.einsum("z,zij,zkl->ikjl", p, a2, a2).reshape(d**4, d**4)           # E[A kron A kron A kron A]
+    m2 = m.reshape(-1).copy()
+    m4 = (np.einsum("ab,cd->abcd", m, m) + np.einsum("ac,bd->abcd", m, m) + np.einsum("ad,bc->abcd", m, m)).reshape(-1)
+    eye = np.eye(d).reshape(-1)
+    tr4 = np.einsum("ab,cd->abcd", np.eye(d), np.eye(d)).reshape(-1)
+    out2, out4 = np.zeros(ts.size), np.zeros(ts.size)
+    for t in range(int(ts.max()) + 1):
+        for j in np.flatnonzero(ts == t):
+            out2[j] = float(eye @ m2)
+            out4[j] = float(tr4 @ m4)
+        m2 = q2 @ m2
+        m4 = q4 @ m4
+    return out2, out4

@@ -157,22 +157,27 @@ def decide_ms_map(ms: dict[MapKey, Any], tol: Tol) -> Verdict:
 
 
 def decide_ms_growth(gs: dict[str, Any], tol: Tol) -> Verdict:
-    """Multi-step E||w_t||^2 from the top eigenmatrix on mixed-rank non-diagonal instances against rho(Q)^t, and the
-    side of 1 of the measured growth where it is decisive."""
+    """Multi-step E||w_t||^2 from the top eigenmatrix on mixed-rank non-diagonal instances: the Monte-Carlo mean
+    against rho(Q)^t within k_se exact standard errors, the batch-enumeration value against rho(Q)^t within enum_rtol,
+    and the side of 1 of the measured growth at the last time wherever it is decisive."""
     parts: dict[str, Verdict] = {}
     for s, g in gs.items():
-        z = np.abs(g["mean_sq"] - g["exact_sq"]) / g["se_sq"]
+        z = np.abs(g["mean_sq"] - g["exact_sq"]) / g["se_exact"]
         zmax = float(np.max(z))
+        enum_err = float(np.max(np.abs(g["exact_enumerated"] - g["exact_sq"]) / g["exact_sq"]))
         last = g["mean_sq"][..., -1]
-        decisive = np.abs(last - 1) > tol.k_se * g["se_sq"][..., -1]
+        decisive = np.abs(last - 1) > tol.k_se * g["se_exact"][..., -1]
         wrong = int(np.sum(decisive & ((last > 1) != (g["rho"] > 1))))
         t_max = int(np.max(g["times"]))
+        se_ratio = float(np.min(g["se_sq"] / g["se_exact"]))
         parts[s] = Verdict.boolean(
-            zmax <= tol.k_se and wrong == 0, predicted=0.0, measured=zmax, tolerance=tol.k_se,
+            zmax <= tol.k_se and wrong == 0 and enum_err <= tol.enum_rtol, predicted=0.0, measured=zmax,
+            tolerance=tol.k_se,
             note=f"{g['mean_sq'].shape[0]} instances x eta/eta* in {tuple(float(x) for x in g['ratios'])}, "
                  f"rho(Q) in [{float(g['rho'].min()):.3f}, {float(g['rho'].max()):.3f}], t <= {t_max}: max z "
-                 f"{zmax:.2f}; side of 1 at t = {t_max} decisive at {int(decisive.sum())}/{decisive.size}, wrong "
-                 f"{wrong}")
+                 f"{zmax:.2f} (exact se; sample se down to {se_ratio:.2f} of it); enumeration vs rho^t rel. "
+                 f"{enum_err:.1e}; side of 1 at t = {t_max} decisive at {int(decisive.sum())}/{decisive.size}, "
+                 f"wrong {wrong}")
     return _combine(parts, predicted=0.0, measured=max(float(p.measured or 0) for p in parts.values()))
 
 
@@ -183,12 +188,14 @@ def growth_configs(ctx: Context) -> dict[str, Any]:
 
 @claim("stability.ms_boundary", paper=PAPER, expected="holds",
        experiments=("stability.divergence_map", "stability.ms_growth"),
-       tol=Tol(fwer=0.01, comparisons=10_000, rtol=1e-12, mf_rtol=1e-9, divergence_measured=True),
+       tol=Tol(fwer=0.01, comparisons=10_000, rtol=1e-12, mf_rtol=1e-9, enum_rtol=1e-9, divergence_measured=True),
        statement="Mean-square growth measured on simulated runs equals the exact second-moment operator of the sampling "
                  "used, for all three samplings: (a) multi-step, on random instances whose H_i mix ranks 1..d and "
-                 "share no eigenbasis, started at the top eigenmatrix M_0 of T, E||w_t||^2 = rho(Q)^t at every "
-                 "recorded t (eta = ratio x eta*, on both sides of the threshold), and the measured growth lies on "
-                 "the predicted side of 1 wherever it is decisive; (b) one step from the critical mode at every "
+                 "share no eigenbasis, started at w_0 ~ N(0, M_0), M_0 the top eigenmatrix of T, E||w_t||^2 = "
+                 "rho(Q)^t at every recorded t (eta = ratio x eta*, on both sides of the threshold; Monte Carlo "
+                 "within k_se EXACT standard errors from the enumerated fourth moment, and the enumerated batch law "
+                 "within enum_rtol), and the measured growth lies on the predicted side of 1 wherever it is "
+                 "decisive; (b) one step from the critical mode at every "
                  "(B, sigma) of the Theorem 2 maps, and the matrix-free rho equals the closed form. Fails if any "
                  "|measured - exact| exceeds k_se standard errors (Bonferroni, FWER 1% over up to 10^4 comparisons), "
                  "or a decisive growth is on the wrong side of 1.")
