@@ -12,10 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .provenance import REPO_ROOT
+from . import paths
 from .store import META, Result, atomic_write_bytes, normalise, pack
-
-RESULTS_DIR = REPO_ROOT / "results"
 
 
 def write_bundle(out_dir: str | Path, name: str, outputs: dict[str, Any], meta: dict[str, Any]) -> Path:
@@ -38,6 +36,9 @@ def load_bundle(folder: str | Path) -> Result:
 
 
 def committed_bundle(name: str) -> Result | None:
-    """The bundle committed under results/<name>/, if there is one."""
-    folder = RESULTS_DIR / name
+    """The bundle committed under results/<name>/ of the suite's checkout, if there is one."""
+    root = paths.results_dir()
+    if root is None:
+        return None
+    folder = root / name
     return load_bundle(folder) if (folder / "meta.json").exists() else None

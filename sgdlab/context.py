@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,22 @@ from .specs import Experiment, check_scale
 from .store import Result, ResultStore, compute
 
 __all__ = ["Context", "process_executor"]
+
+log = logging.getLogger("sgdlab.context")
+_FELL_BACK: set[str] = set()
+
+
+def _available(device: str) -> bool:
+    """Whether torch can use ``device`` here (imports torch only for a non-cpu device)."""
+    if device == "cpu":
+        return True
+    from sims.runs import parse_device
+
+    try:
+        parse_device(device)
+        return True
+    except ValueError:
+        return False
 
 
 def _compute_batch(items: list[tuple[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -73,6 +90,12 @@ class Context:
         fields = {f.name for f in dataclasses.fields(cfg)}
         if self.device is not None and "device" in fields:
             cfg = dataclasses.replace(cfg, device=self.device)
+        elif "device" in fields and not _available(str(cfg.device)):
+            if name not in _FELL_BACK:
+                _FELL_BACK.add(name)
+                log.warning("%s: its %s config asks for device %r, which this machine does not have: running on the "
+                            "cpu instead (pass --device to choose)", name, self.scale, cfg.device)  # fmt: skip
+            cfg = dataclasses.replace(cfg, device="cpu")
         cfg = ov.apply(cfg, ov.for_experiment(self.overrides, name), name=name, strict=False)
         bad = set(changes) - fields
         if bad:
