@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from . import overrides as ov
 from .executors import batches, process_executor
-from .registry import REGISTRY
+from .registry import REGISTRY, discover_papers
 from .specs import Experiment, check_scale
 from .store import Result, ResultStore, compute
 
@@ -77,8 +77,10 @@ class Context:
 
     def validate_overrides(self) -> None:
         """Check every override now (unknown experiments or fields, wrong types), before anything runs."""
+        found = discover_papers()
         for target in self.overrides:
-            REGISTRY.load_paper(target.split(".", 1)[0])
+            if target.split(".", 1)[0] in found:
+                REGISTRY.load_paper(target.split(".", 1)[0])
         ov.validate(self.overrides, REGISTRY.experiments, lambda n: REGISTRY.experiment(n).config(self.scale))
 
     def experiment(self, name: str) -> Experiment:
