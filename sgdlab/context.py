@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,9 +134,30 @@ class Context:
             cfg = self.config(name, **changes)
         elif changes:
             cfg = dataclasses.replace(cfg, **changes)
-        r = self.store.get_or_run(exp, cfg, force=self._force_once(exp, cfg))
+        r = self._bundle(exp, cfg)
+        if r is None:
+            r = self.store.get_or_run(exp, cfg, force=self._force_once(exp, cfg))
         self._seen(r)
         return self.store.typed(exp, r)
+
+    def _bundle(self, exp: Experiment, cfg: Any) -> Result | None:
+        """At the full scale, a committed GPU bundle (results/<name>/) computed for this config (the device aside)
+        is used instead of recomputing, and the log says so."""
+        if self.scale != "full" or self.force:
+            return None
+        from .bundle import committed_bundle
+        from .provenance import config_dict
+
+        b = committed_bundle(exp.name)
+        if b is None:
+            return None
+        strip = lambda d: {k: v for k, v in d.items() if k != "device"}  # noqa: E731
+        if strip(json.loads(json.dumps(config_dict(cfg)))) != strip(b.meta.get("config", {})):
+            log.warning("%s: the committed bundle was computed for another config; recomputing", exp.name)
+            return None
+        log.warning("%s: using the committed bundle results/%s (computed on %s, %s)", exp.name, exp.name,
+                    b.meta.get("device", "?"), b.meta.get("finished_utc", "?"))  # fmt: skip
+        return b
 
     def sweep(self, name: str, configs: Sequence[Any], *, desc: str | None = None) -> list[Any]:
         """Results for every config, in order. Finished points are loaded; the missing ones run on the executor in
