@@ -104,3 +104,18 @@ def test_sweep_on_submitit_equals_the_serial_run(tmp_path: Path) -> None:
     ex = submitit_executor(tmp_path / "jobs", cluster="local", timeout_min=10)
     remote = Context(scale="smoke", store=ResultStore(tmp_path / "sub"), executor=ex, batch=2).sweep(name, cfgs)
     assert _same(serial, remote)
+
+
+def test_same_seed_same_threads_gives_identical_json(tmp_path: Path) -> None:
+    """Two runs from empty caches: the JSON is identical, notes included (only the timings differ)."""
+    outs = []
+    for run in ("a", "b"):
+        path = tmp_path / f"{run}.json"
+        rc = main(["verify", "--scale", "smoke", "--only", "asgd.exact_vs_mc", "heavy_tail.sampler_cf",
+                   "--cache", str(tmp_path / f"cache-{run}"), "--json", str(path), "--no-report"])
+        assert rc == 0
+        data = json.loads(path.read_text())
+        for o in data:
+            o.pop("seconds")
+        outs.append(json.dumps(data, sort_keys=True))
+    assert outs[0] == outs[1]
