@@ -7,8 +7,8 @@ is H = J^T J / n, J the (n, P) output Jacobian. SGD with batch weights c_t (``si
 
     theta_{t+1} = theta_t - (eta / B) sum_i c_{t,i} grad l_i(theta_t).
 
-All runs of a sweep (one per (eta, B) pair, or one per perturbation) are one (R, P) tensor; per-run gradients use
-torch.func.vmap over the runs. Device, dtype and generators are passed explicitly; nn.Linear's initialisation draws
+All runs of a sweep (one per (eta, B) pair, or one per perturbation) are one (R, P) tensor, trained by the shared
+batched trainer (sims.nets.trainer.train with the SGD rule of sims.optim.rules; per-run gradients by torch.func.vmap). Device, dtype and generators are passed explicitly; nn.Linear's initialisation draws
 from the global torch generator, so models are built inside a forked RNG seeded by the caller.
 """
 
@@ -21,9 +21,10 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from sims.nets.hessian import HessianOperator, ntk_gram, output_jacobian, unflatten
+from sims.nets.trainer import Stop, train
+from sims.optim.rules import SGD
 from sims.stability.linear_sgd import SAMPLINGS, batch_weights
 from theory.stability import coherence as SC
 from theory.stability import moments as SM
@@ -123,50 +124,58 @@ def sgd_runs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, theta0: torch.T
     if anchor is not None and tuple(anchor.shape) != (p,):
         raise ValueError(f"anchor must have shape (P,) = ({p},), got {tuple(anchor.shape)}")
 
-    def weighted_loss(th: torch.Tensor, c: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        out = torch.func.functional_call(model, unflatten(model, th), (x,))
+    def weighted_loss(params: tuple[torch.Tensor, ...], c: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        out = torch.func.functional_call(model, unflatten(model, params[0]), (x,))
         return 0.5 * torch.sum(c[:, None] * (out - y) ** 2) / b
 
     def full_loss(th: torch.Tensor) -> torch.Tensor:
         return half_mse(torch.func.functional_call(model, unflatten(model, th), (x,)), y)
 
-    step_grad = torch.vmap(torch.func.grad(weighted_loss))
     losses = torch.vmap(full_loss)
-    theta = theta0.clone()
     loss0 = float(full_loss(theta0[0]))
-    diverged = torch.zeros(runs, dtype=torch.bool, device=dev)
-    done = torch.zeros(runs, dtype=torch.bool, device=dev)
-    steps_taken = torch.full((runs,), max_steps, device=dev)
     bf = batch.to(dtype)
     track = anchor is not None and math.isfinite(escape_ratio)
-    d0 = ((theta0 - anchor) ** 2).sum(1) if anchor is not None else torch.ones(runs, dtype=dtype, device=dev)
+    d0 = ((theta0 - anchor) ** 2).sum(1) if anchor is not None else None
+
+    def batches(step: int, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # compact=False: every step draws for all R runs, so the draws do not depend on which runs stopped
+        c = batch_weights(int(rows.numel()), n, batch[rows], sampling, generator=generator, device=dev, dtype=dtype)
+        return c, bf[rows]
+
+    def ratio_of(th: torch.Tensor) -> torch.Tensor:
+        assert anchor is not None and d0 is not None
+        r = ((th - anchor) ** 2).sum(1) / d0
+        return torch.where(torch.isfinite(r), r, torch.full_like(r, math.inf))
+
+    def stop(params: tuple[torch.Tensor, ...], rows: torch.Tensor, step: int) -> Stop:
+        th = params[0]
+        bad = torch.zeros(th.shape[0], dtype=torch.bool, device=dev)
+        fitted = torch.zeros_like(bad)
+        if track:
+            bad |= ratio_of(th) >= escape_ratio
+        if step % check_every == 0 or step == max_steps:
+            cur = losses(th)
+            bad |= ~torch.isfinite(cur) | (cur > blowup * loss0)
+            fitted = ~bad & (cur < tol)
+        return Stop(fitted, bad)
+
     max_ratio = torch.ones(runs, dtype=dtype, device=dev) if anchor is not None else \
         torch.full((runs,), math.nan, dtype=dtype, device=dev)
-    for t in tqdm(range(max_steps), desc=desc, disable=None, leave=False, mininterval=2):
-        active = ~(diverged | done)
-        if not bool(active.any()):
-            break
-        c = batch_weights(runs, n, batch, sampling, generator=generator, device=dev, dtype=dtype)
-        grads = step_grad(theta, c, bf)
-        theta = theta - (eta * active.to(dtype))[:, None] * grads
-        if track:
-            assert anchor is not None
-            ratio = ((theta - anchor) ** 2).sum(1) / d0
-            ratio = torch.where(torch.isfinite(ratio), ratio, torch.full_like(ratio, math.inf))
-            max_ratio = torch.where(active, torch.maximum(max_ratio, ratio), max_ratio)
-            esc = active & (ratio >= escape_ratio)
-            if bool(esc.any()):
-                diverged |= esc
-                steps_taken[esc] = t + 1
-                active = active & ~esc
-        if (t + 1) % check_every == 0:
-            cur = losses(theta)
-            newly_div = active & (~torch.isfinite(cur) | (cur > blowup * loss0))
-            newly_done = active & ~newly_div & (cur < tol)
-            diverged |= newly_div
-            done |= newly_done
-            steps_taken[newly_div | newly_done] = t + 1
-    return SGDRuns(theta, done, diverged, steps_taken, losses(theta).detach(), max_ratio)
+
+    def watch(step: int, params: tuple[torch.Tensor, ...], rows: torch.Tensor, lv: torch.Tensor) -> None:
+        nonlocal max_ratio
+        if anchor is not None:
+            with torch.no_grad():
+                max_ratio[rows] = torch.maximum(max_ratio[rows], ratio_of(params[0]))
+
+    res = train((theta0.clone(),), weighted_loss, batches, SGD(eta), max_steps=max_steps, stop=stop,
+                check_every=1 if track else check_every, compact=False, observers=(watch,), desc=desc)
+    theta = res.params[0]
+    final = torch.full((runs,), math.nan, dtype=dtype, device=dev)
+    ok = ~res.diverged
+    if bool(ok.any()):
+        final[ok] = losses(theta[ok]).detach()
+    return SGDRuns(theta, res.converged, res.diverged, res.steps, final, max_ratio)
 
 
 @dataclass
