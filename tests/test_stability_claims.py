@@ -14,7 +14,6 @@ from sgdlab.papers.stability import claims as C
 from sgdlab.papers.stability.experiments import CoherenceConfig, WuMaEConfig
 
 
-
 def tol_of(cid: str) -> Tol:
     from sgdlab.registry import REGISTRY
 

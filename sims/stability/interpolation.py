@@ -8,8 +8,9 @@ is H = J^T J / n, J the (n, P) output Jacobian. SGD with batch weights c_t (``si
     theta_{t+1} = theta_t - (eta / B) sum_i c_{t,i} grad l_i(theta_t).
 
 All runs of a sweep (one per (eta, B) pair, or one per perturbation) are one (R, P) tensor, trained by the shared
-batched trainer (sims.nets.trainer.train with the SGD rule of sims.optim.rules; per-run gradients by torch.func.vmap). Device, dtype and generators are passed explicitly; nn.Linear's initialisation draws
-from the global torch generator, so models are built inside a forked RNG seeded by the caller.
+batched trainer (sims.nets.trainer.train with the SGD rule of sims.optim.rules; per-run gradients by
+torch.func.vmap). Device, dtype and generators are passed explicitly; nn.Linear's initialisation draws from the global
+torch generator, so models are built inside a forked RNG seeded by the caller.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def sgd_runs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, theta0: torch.T
     max_ratio = torch.ones(runs, dtype=dtype, device=dev) if anchor is not None else \
         torch.full((runs,), math.nan, dtype=dtype, device=dev)
 
-    def watch(step: int, params: tuple[torch.Tensor, ...], rows: torch.Tensor, lv: torch.Tensor) -> None:
+    def watch(step: int, params: tuple[torch.Tensor, ...], rows: torch.Tensor, losses: torch.Tensor) -> None:
         nonlocal max_ratio
         if anchor is not None:
             with torch.no_grad():

@@ -189,9 +189,9 @@ def growth_configs(ctx: Context) -> dict[str, Any]:
 @claim("stability.ms_boundary", paper=PAPER, expected="holds",
        experiments=("stability.divergence_map", "stability.ms_growth"),
        tol=Tol(fwer=0.01, comparisons=10_000, rtol=1e-12, mf_rtol=1e-9, enum_rtol=1e-9, divergence_measured=True),
-       statement="Mean-square growth measured on simulated runs equals the exact second-moment operator of the sampling "
-                 "used, for all three samplings: (a) multi-step, on random instances whose H_i mix ranks 1..d and "
-                 "share no eigenbasis, started at w_0 ~ N(0, M_0), M_0 the top eigenmatrix of T, E||w_t||^2 = "
+       statement="Mean-square growth measured on simulated runs equals the exact second-moment operator of the "
+                 "sampling used, for all three samplings: (a) multi-step, on random instances whose H_i mix ranks "
+                 "1..d and share no eigenbasis, started at w_0 ~ N(0, M_0), M_0 the top eigenmatrix of T, E||w_t||^2 = "
                  "rho(Q)^t at every recorded t (eta = ratio x eta*, on both sides of the threshold; Monte Carlo "
                  "within k_se EXACT standard errors from the enumerated fourth moment, and the enumerated batch law "
                  "within enum_rtol), and the measured growth lies on the predicted side of 1 wherever it is "

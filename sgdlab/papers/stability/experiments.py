@@ -3,7 +3,6 @@ simulations from sims.stability). Nothing here trains or simulates by itself."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -144,7 +143,8 @@ def divergence_map(cfg: MapConfig) -> dict[str, Any]:
     exact rho(Q) (diagonal formula) and its matrix-free value at a few points; the exact almost-sure exponent;
     the Theorem 1 condition; the fraction of `repeats` linearised-SGD runs (w_0 ~ U[0,1]^d, batches drawn with
     `sampling`) with ||w_T||^2 >= threshold ||w_0||^2 after T = steps (``frac_diverged``) and at some t <= T
-    (first passage, ``frac_diverged_first``: the criterion of the public code for the paper's map); and the one-step mean-square growth
+    (first passage, ``frac_diverged_first``: the criterion of the public code for the paper's map); and the one-step
+    mean-square growth
     E||w_1||^2 measured on `ms_runs` runs started at the critical coordinate e_k (k = argmax_k f_k), whose exact
     value is rho(Q)."""
     dtype, dev = parse_dtype(cfg.dtype), parse_device(cfg.device)
@@ -454,9 +454,10 @@ def ms_growth(cfg: GrowthConfig) -> dict[str, Any]:
     w_0 ~ N(0, M_0) with M_0 the PSD top eigenmatrix of T (tr M_0 = 1), so that exactly E||w_t||^2 = rho(Q)^t.
     Simulate ``runs`` copies of linearised SGD (dense H_i, batches drawn with ``sampling``) and record the sample
     mean of ||w_t||^2 and its standard error at the given times, next to rho(Q)^t; also the exact E||w_t||^2 and the
-    exact standard error sqrt(Var ||w_t||^2 / runs) by enumerating the batch law (theory: norm_moments). The horizon is kept short on
-    purpose: ||w_t||^2 is a product of random factors whose law grows heavy-tailed with t; the sample se is then 2-6x
-    below the exact one, and from t = 6 a single rare run can move the mean of 2e4 runs by 5-12 exact se."""
+    exact standard error sqrt(Var ||w_t||^2 / runs) by enumerating the batch law (theory: norm_moments). The horizon is
+    kept short on purpose: ||w_t||^2 is a product of random factors whose law grows heavy-tailed with t; the sample
+    se is then 2-6x below the exact one, and from t = 6 a single rare run can move the mean of 2e4 runs by 5-12 exact
+    se."""
     dtype, dev = parse_dtype(cfg.dtype), parse_device(cfg.device)
     SM.check_sampling(cfg.sampling)
     rng = seeding.numpy_rng(cfg.seed, "instances")
