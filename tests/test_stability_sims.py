@@ -98,3 +98,17 @@ def test_bad_input() -> None:
         simulate_linear_sgd(0.1, 2, "poisson", 10, 2, factors=f, generator=g)
     with pytest.raises(ValueError, match="factors"):
         simulate_linear_sgd(0.1, 2, "bernoulli", 10, 2, generator=g)
+
+
+def test_first_passage_is_the_running_maximum() -> None:
+    """max_log_sq_ratio equals the maximum over every recorded step, and first-passage divergence counts runs that
+    crossed the threshold and came back (which the last-step criterion misses)."""
+    gen = torch.Generator().manual_seed(3)
+    g = torch.tensor(np.random.default_rng(0).normal(size=(6, 3)))
+    res = simulate_linear_sgd(0.35, 1, "bernoulli", 60, 400, factors=g, generator=gen, record_every=1)
+    assert torch.equal(res.max_log_sq_ratio, res.log_sq_ratio.max(dim=1).values)
+    thr = float(torch.quantile(torch.exp(res.max_log_sq_ratio), 0.5))
+    first, last = res.diverged(thr, first_passage=True), res.diverged(thr)
+    assert bool(torch.all(first | ~last))                    # last-step divergence implies first passage
+    assert int((first & ~last).sum()) > 0                    # and some runs crossed then came back
+    assert int(first.sum()) == int((res.log_sq_ratio >= math.log(thr)).any(dim=1).sum())

@@ -269,3 +269,52 @@ def test_thm2_lyapunov_against_direct_average_and_jensen(sampling: str) -> None:
         got = thm2_lyapunov(n, b, sigma, lam, eta, sampling)
         assert got == pytest.approx(lyap, rel=1e-12, abs=1e-14)
         assert got <= 0.5 * math.log(spectral_radius_dense(h, eta, b, sampling)) + 1e-12
+
+
+def test_thm2_boundary_against_bisection() -> None:
+    """The closed-form critical lambda of the Theorem 2 instance against bisection on the exact diagonal rho(Q) on random
+    (n, sigma, B, eta). The second term of the minimum, 2 sigma B / (eta n), is never the smaller one: it is >= the
+    first iff B (sigma - 1) >= 0, so the boundary is the first term alone (equal at sigma = 1)."""
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        n = int(rng.integers(4, 30))
+        sigma = int(rng.integers(1, n))
+        b = int(rng.integers(1, n))
+        eta = float(rng.uniform(0.2, 1.5))
+        lo, hi = 1e-6, 1e3
+        for _ in range(100):
+            mid = math.sqrt(lo * hi)
+            g = thm2_construction(n, sigma, mid)
+            if spectral_radius_diagonal(g**2, eta, b, "bernoulli") > 1.0:
+                hi = mid
+            else:
+                lo = mid
+        got = thm2_boundary(n, b, sigma, eta)
+        assert got == pytest.approx(hi, rel=1e-8)
+        first = 2.0 / (eta * (1.0 + (n - b) / (b * sigma)))
+        assert got == pytest.approx(first, rel=1e-12)
+        assert 2.0 * sigma * b / (eta * n) >= first * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_norm_moments_against_direct_gaussian_formulas(sampling: str) -> None:
+    """E||w_t||^2 and E||w_t||^4 (w_0 ~ N(0, M)) from norm_moments against: t = 0, the Gaussian identity
+    E||w||^4 = (tr M)^2 + 2 tr(M^2); t = 1, the same identity averaged over the enumerated batches (w_1 = A w_0 is
+    Gaussian given the batch); E||w_t||^2 against the trace of the exact second-moment trajectory."""
+    from theory.stability.moments import norm_moments, second_moment_trajectory
+
+    rng = np.random.default_rng(8)
+    h = random_hessians(rng, 4, 3, 2)
+    a = rng.normal(size=(3, 3))
+    m = a @ a.T
+    eta, b = 0.4, 2
+    m2, m4 = norm_moments(h, eta, b, sampling, m, [0, 1, 3])
+    assert m4[0] == pytest.approx(np.trace(m) ** 2 + 2 * np.trace(m @ m), rel=1e-12)
+    direct = 0.0
+    for p, c in enumerate_batches(4, b, sampling):
+        amat = np.eye(3) - eta / b * np.einsum("n,nij->ij", c, h)
+        s = amat @ m @ amat.T
+        direct += p * (np.trace(s) ** 2 + 2 * np.trace(s @ s))
+    assert m4[1] == pytest.approx(direct, rel=1e-10)
+    traj = second_moment_trajectory(h, eta, b, sampling, m, 3)
+    assert m2 == pytest.approx([np.trace(traj[0]), np.trace(traj[1]), np.trace(traj[3])], rel=1e-10)
