@@ -56,10 +56,12 @@ def test_escape_and_blowup_and_fitted() -> None:
     lam = float(np.linalg.eigvalsh(geo.factors.T @ geo.factors / 8)[-1])
     assert geo.lambda1 == pytest.approx(lam, rel=1e-4)   # Gauss-Newton = Hessian at interpolation
     start = star + 1e-5 * torch.randn(star.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    etas = torch.tensor([0.5 / lam, 3.0 / lam], dtype=torch.float64)   # full batch: stable vs 2/lambda_1 exceeded
+    etas = torch.tensor([0.5 / lam, 2.2 / lam], dtype=torch.float64)   # full batch: stable vs 2/lambda_1 exceeded
     res = NN.sgd_runs(model, x, y, start.expand(2, -1).clone(), etas, torch.tensor([8, 8]), sampling="bernoulli",
-                      max_steps=300, generator=torch.Generator().manual_seed(0), anchor=star, escape_ratio=1000.0)
+                      max_steps=300, generator=torch.Generator().manual_seed(0), anchor=star, escape_ratio=1000.0,
+                      blowup=1e300, check_every=1000)
     assert res.diverged.tolist() == [False, True]
+    assert int(res.steps[1]) < 300 and int(res.steps[0]) == 300   # stopped at the first passage, not by blow-up
     assert float(res.max_dist_ratio[1]) >= 1000.0 and float(res.max_dist_ratio[0]) < 10.0
     assert math.isnan(float(res.final_loss[1]))
 
