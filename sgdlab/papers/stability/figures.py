@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from sgdlab import Context, figure, style
 from theory.stability import moments as SM
@@ -80,17 +82,22 @@ def fig_reference_protocol(ctx: Context) -> Any:
     ms = maps(ctx)
     ref, ber = ms[("without_replacement", cfg.eta)], ms[("bernoulli", cfg.eta)]
     fig, axes = style.subplots(1, 3, width=10.5, height=3.4)
-    im = _draw_map(axes[0], ref, rf"reference: without repl., first passage, $\eta$ = {cfg.eta:g}",
+    im = _draw_map(axes[0], ref, "reference protocol: without repl.,\n" + rf"first passage, $\eta$ = {cfg.eta:g}",
                    key="frac_diverged_first")
     fig.colorbar(im, ax=axes[0], label=f"fraction of {cfg.repeats} runs")
     bs, sg = ref["batches"], ref["sigmas"]
-    pairs = [(ref["frac_diverged_first"], ref["frac_diverged"], "first passage vs last step (without repl.)"),
-             (ref["frac_diverged_first"], ber["frac_diverged_first"], "without repl. vs Bernoulli (first passage)")]
+    pairs = [(ref["frac_diverged_first"], ref["frac_diverged"], "first passage vs last step\n(without replacement)"),
+             (ref["frac_diverged_first"], ber["frac_diverged_first"], "without repl. vs Bernoulli\n(first passage)")]
     for ax, (a, b, title) in zip(axes[1:], pairs):
         diff = (a > 0.5).astype(float) - (b > 0.5).astype(float)
         ax.pcolormesh(bs, sg, diff.T, shading="nearest", cmap="coolwarm", vmin=-1, vmax=1)
         ax.contour(bs, sg, (ref["rho"] - 1).T, levels=[0], colors=[style.PALETTE[1]], linewidths=1.0)
-        style.label(ax, "batch size $B$", r"coherence $\sigma$", f"{title}: {int(np.sum(diff != 0))} points differ")
+        style.label(ax, "batch size $B$", r"coherence $\sigma$",
+                    f"{title}: majority differs at {int(np.sum(diff != 0))}/{diff.size}")
+    cmap = matplotlib.colormaps["coolwarm"]
+    axes[2].legend(handles=[Patch(color=cmap(1.0), label="diverges only under the first"),
+                            Patch(color=cmap(0.0), label="diverges only under the second")], fontsize=7,
+                   loc="upper right")
     return fig
 
 
@@ -121,11 +128,11 @@ def fig_ms_growth(ctx: Context) -> Any:
         for i in range(g["mean_sq"].shape[0]):
             for j, ratio in enumerate(g["ratios"]):
                 col = style.PALETTE[j % len(style.PALETTE)]
-                ax.errorbar(t, g["mean_sq"][i, j], yerr=2 * g["se_sq"][i, j], fmt="o", ms=3, color=col,
+                ax.errorbar(t, g["mean_sq"][i, j], yerr=2 * g["se_exact"][i, j], fmt="o", ms=3, color=col,
                             label=rf"$\eta/\eta^*$ = {ratio:g}" if i == 0 else None)
                 ax.plot(t, g["exact_sq"][i, j], color=col, lw=1)
         ax.set_yscale("log")
-        style.label(ax, "step $t$", r"$E\|w_t\|^2$ (MC $\pm$ 2 se) vs $\rho(Q)^t$",
+        style.label(ax, "step $t$", r"$E\|w_t\|^2$ (MC $\pm$ 2 exact se) vs $\rho(Q)^t$",
                     f"{SAMPLING_LABEL[s]}, n = {base.n}, d = {base.d}, B = {base.batch}")
     axes[0].legend()
     return fig
@@ -159,6 +166,8 @@ def fig_nn(ctx: Context) -> Any:
                          label=f"linearised, B = {int(b)}")
     axes[1].axvline(1.0, color="k", lw=1, ls=":", label=r"$\eta^*$ ($\rho(Q)=1$)")
     axes[1].set_xscale("log")
+    axes[1].set_xticks(list(p["ratios"]), [f"{r:g}" for r in p["ratios"]], fontsize=7)
+    axes[1].minorticks_off()
     style.label(axes[1], r"$\eta / \eta^*(B)$", "fraction of runs that left the minimum",
                 f"restarts at radius {pc.radius:g}, {pc.steps} steps, {pc.perturbations} per point")
     axes[1].legend(fontsize=7)
