@@ -19,7 +19,7 @@ from sims.stability import interpolation as NN
 from sims.stability.linear_sgd import batch_weights, simulate_linear_sgd
 from theory.stability import coherence as SC
 from theory.stability import moments as SM
-from theory.stability.instances import mixed_rank_hessians, random_psd_hessians
+from theory.stability.instances import mixed_rank_hessians, random_instance, random_psd_hessians
 
 H = np.stack([np.diag([1.0, 0.5]), np.array([[0.5, 0.2], [0.2, 0.3]]), np.eye(2)])
 G = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
@@ -96,6 +96,8 @@ THEORY: list[tuple[str, Callable[[], Any], str]] = [
     ("wu_ma_e eta nan", lambda: SC.wu_ma_e(H, NAN, 1, "bernoulli"), "eta"),
     ("random_psd_hessians rank > d", lambda: random_psd_hessians(np.random.default_rng(0), 3, 2, 3), "rank"),
     ("mixed_rank_hessians d=0", lambda: mixed_rank_hessians(np.random.default_rng(0), 3, 0), "d must"),
+    ("random_instance n_max=1", lambda: random_instance(np.random.default_rng(0), 1, 3), "n_max"),
+    ("random_instance d_max nan", lambda: random_instance(np.random.default_rng(0), 4, NAN), "d_max"),
 ]
 
 SIMS: list[tuple[str, Callable[[], Any], str]] = [

@@ -18,10 +18,9 @@ from sims.stability import interpolation as NN
 from sims.stability.linear_sgd import simulate_linear_sgd
 from theory.stability import coherence as SC
 from theory.stability import moments as SM
-from theory.stability.instances import mixed_rank_hessians, random_psd_hessians
+from theory.stability.instances import mixed_rank_hessians, random_instance, random_psd_hessians
 
 PAPER = "stability"
-_random_hessians = random_psd_hessians
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -49,9 +48,7 @@ def coherence_instances(cfg: CoherenceConfig) -> dict[str, Any]:
     rng = seeding.numpy_rng(cfg.seed, "hessians")
     cols: dict[str, list[float]] = {k: [] for k in ("n", "d", "rank", "sigma", "lhs", "rhs")}
     for _ in range(cfg.trials):
-        n, d = int(rng.integers(2, cfg.n_max + 1)), int(rng.integers(1, cfg.d_max + 1))
-        rank = int(rng.integers(1, d + 1))
-        h = _random_hessians(rng, n, d, rank)
+        n, d, rank, h = random_instance(rng, cfg.n_max, cfg.d_max)
         lhs, rhs = SC.key_inequality(h)
         for k, v in (("n", n), ("d", d), ("rank", rank), ("sigma", SC.coherence(h)), ("lhs", lhs), ("rhs", rhs)):
             cols[k].append(v)
@@ -59,7 +56,6 @@ def coherence_instances(cfg: CoherenceConfig) -> dict[str, Any]:
     out: dict[str, Any] = {k: np.array(v) for k, v in cols.items()}
     out.update(identity_ns=np.array(cfg.identity_ns), identity_sigma=np.array(ident))
     return out
-
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -88,9 +84,7 @@ def thm1_instances(cfg: Thm1Config) -> dict[str, Any]:
     keys = ("n", "d", "rank", "batch", "eta", "lam1", "sigma", "threshold", "fired", "rho")
     cols: dict[str, list[float]] = {k: [] for k in keys}
     for _ in tqdm(range(cfg.trials), desc="stability.thm1", disable=None, leave=False):
-        n, d = int(rng.integers(2, cfg.n_max + 1)), int(rng.integers(1, cfg.d_max + 1))
-        rank = int(rng.integers(1, d + 1))
-        h = _random_hessians(rng, n, d, rank)
+        n, d, rank, h = random_instance(rng, cfg.n_max, cfg.d_max)
         b = int(rng.integers(1, n))
         lam1 = float(np.linalg.eigvalsh(h.mean(0))[-1])
         sig = SC.coherence(h)
@@ -101,7 +95,6 @@ def thm1_instances(cfg: Thm1Config) -> dict[str, Any]:
         for k, v in zip(keys, vals):
             cols[k].append(v)
     return {k: np.array(v) for k, v in cols.items()}
-
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -194,7 +187,6 @@ def divergence_map(cfg: MapConfig) -> dict[str, Any]:
             "threshold": cfg.threshold, "sampling": cfg.sampling}
 
 
-
 # ----------------------------------------------------------------------------------------------------------------
 # experiment 4: eta*(B), Wu-Ma-E
 # ----------------------------------------------------------------------------------------------------------------
@@ -219,7 +211,7 @@ def eta_star_curves(cfg: EtaStarConfig) -> dict[str, Any]:
     rng = seeding.numpy_rng(cfg.seed, "hessians")
     out: dict[str, Any] = {"batches": np.arange(1, cfg.n + 1), "ranks": np.array(cfg.ranks)}
     for rank in cfg.ranks:
-        h = _random_hessians(rng, cfg.n, cfg.d, rank)
+        h = random_psd_hessians(rng, cfg.n, cfg.d, rank)
         out[f"gd_r{rank}"] = 2.0 / float(np.linalg.eigvalsh(h.mean(0))[-1])
         bpts = np.unique(np.linspace(1, cfg.n - 1, cfg.bisect_points).astype(int))
         out["bisect_batches"] = bpts
@@ -227,7 +219,6 @@ def eta_star_curves(cfg: EtaStarConfig) -> dict[str, Any]:
             out[f"eta_{s}_r{rank}"] = np.array([SM.eta_star(h, int(b), s) for b in range(1, cfg.n + 1)])
             out[f"bisect_{s}_r{rank}"] = np.array([SM.eta_star_bisect(h, int(b), s) for b in bpts])
     return out
-
 
 
 @dataclass(frozen=True)
@@ -252,8 +243,7 @@ def wu_ma_e_instances(cfg: WuMaEConfig) -> dict[str, Any]:
     keys = ("n", "d", "batch", "eta", "rho", "sharp_ratio", "nonuni_ratio")
     cols: dict[str, list[float]] = {k: [] for k in keys}
     for _ in range(cfg.trials):
-        n, d = int(rng.integers(2, cfg.n_max + 1)), int(rng.integers(1, cfg.d_max + 1))
-        h = _random_hessians(rng, n, d, int(rng.integers(1, d + 1)))
+        n, d, _, h = random_instance(rng, cfg.n_max, cfg.d_max)
         b = int(rng.integers(1, n + 1))
         eta = cfg.eta_fraction * SM.eta_star(h, b, "with_replacement")
         w = SC.wu_ma_e(h, eta, b, "with_replacement")
@@ -262,7 +252,6 @@ def wu_ma_e_instances(cfg: WuMaEConfig) -> dict[str, Any]:
         for k, v in zip(keys, vals):
             cols[k].append(v)
     return {k: np.array(v) for k, v in cols.items()}
-
 
 
 # ----------------------------------------------------------------------------------------------------------------
