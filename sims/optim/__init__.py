@@ -1,0 +1,1 @@
+"""Optimizers: one module per optimizer (torch.optim classes and batched update rules)."""
