@@ -48,16 +48,20 @@ def make_optimizer(name: str, params: list[torch.Tensor], lr: float, generator: 
 
 
 def _step(opt: torch.optim.Optimizer, loss_fn: Callable[[], torch.Tensor]) -> float:
-    """One step; PSGD takes a loss closure, the torch optimizers a closure that calls backward."""
+    """One step; PSGD takes a loss closure, the torch optimizers a closure that calls backward. Returns the loss
+    at the parameters before the step."""
     if isinstance(opt, P._PSGDBase):
         return float(opt.step(loss_fn).detach())
+    out: list[float] = []
 
-    def closure() -> torch.Tensor:
+    def closure() -> float:
         opt.zero_grad()
         loss = loss_fn()
         loss.backward()
-        return loss
-    return float(opt.step(closure).detach())
+        out.append(float(loss.detach()))
+        return out[-1]
+    opt.step(closure)
+    return out[0]
 
 
 def run_rosenbrock(name: str, lr: float, dim: int, n_iter: int, *, generator: torch.Generator,
@@ -158,7 +162,10 @@ def run_delayed_xor(name: str, lr: float, *, seq_len: int, hidden: int, batch: i
     solved = -1
     for t in range(n_iter):
         xs, y = xor_batch(batch, seq_len, data_generator)
-        loss = _step(opt, lambda: -torch.nn.functional.logsigmoid(y * rnn_logit(params, xs)).mean())
+
+        def loss_fn(xs: torch.Tensor = xs, y: torch.Tensor = y) -> torch.Tensor:
+            return -torch.nn.functional.logsigmoid(y * rnn_logit(params, xs)).mean()
+        loss = _step(opt, loss_fn)
         losses[t] = loss
         if not math.isfinite(loss):
             break

@@ -44,17 +44,35 @@ def decide_fit(r: Mapping[str, Any], normalizers: tuple[tuple[str, float], ...],
     return Verdict.combine(parts)
 
 
+def fit_cases(dense: bool | None, indefinite: bool) -> list[str]:
+    """Cases of psgd.fit_hessian: dense groups (dense, triangular Q) or structured ones (Kron, UVd, XMat; None: all),
+    on SPD or indefinite H."""
+    return [c for c, (kind, indef) in FIT_CASES.items() if indef == indefinite
+            and (dense is None or (kind in ("dense", "triangular")) == dense)]
+
+
 @claim("psgd.fits_inverse_hessian", paper=PAPER, expected="holds", experiments=("psgd.fit_hessian",),
        tol=Tol(k_se=3.0, max_rel_error=0.1),
-       statement="""On quadratics with a known SPD Hessian whose |H|^-1 the group can represent (dense and
-       triangular Q on an ill-conditioned H; Kron on H = H1 (x) H2; UVd on |H|^-1 = diagonal + rank r; XMat on an
-       X-structured |H|^-1), the Newton-type fit from exact Hessian-vector products drives P to |H|^-1: the RMS
-       deviation of the eigenvalues of P |H| from 1, ||P*^-1/2 P P*^-1/2 - I||_F / sqrt(n), is below
-       max_rel_error at the end, for both normalisers. Fails if any (group, normaliser) stays above it.""")
+       statement="""On quadratics with a known SPD Hessian whose |H|^-1 the structured group represents exactly
+       (Kron on H = H1 (x) H2; UVd on |H|^-1 = diagonal + rank r; XMat on an X-structured |H|^-1), the Newton-type
+       fit from exact Hessian-vector products drives P to |H|^-1: the RMS deviation of the eigenvalues of P |H|
+       from 1, ||P*^-1/2 P P*^-1/2 - I||_F / sqrt(n), is below max_rel_error after the configured number of fitting
+       steps, for both normalisers ('2nd' with lr_preconditioner 0.1, '1st' with 0.01). Fails if any (group,
+       normaliser) stays above it.""")
 def fits_inverse_hessian(ctx: Context, tol: Tol) -> Verdict:
     cfg = ctx.config("psgd.fit_hessian")
-    cases = [c for c, (_, indef) in FIT_CASES.items() if not indef]
-    return decide_fit(ctx.result("psgd.fit_hessian"), cfg.normalizers, cases, tol)
+    return decide_fit(ctx.result("psgd.fit_hessian"), cfg.normalizers, fit_cases(False, False), tol)
+
+
+@claim("psgd.fits_inverse_hessian_dense", paper=PAPER, expected="fails", experiments=("psgd.fit_hessian",),
+       tol=Tol(k_se=3.0, max_rel_error=0.1),
+       statement="""The same for the dense groups (general Q with Q^-1 kept by Woodbury; triangular Q) on an
+       ill-conditioned SPD H (condition number cond): P within max_rel_error of |H|^-1 after the configured number of
+       fitting steps. Expected to fail at cond 1e3: the normalised step moves the directions of small |H| slowly,
+       so the dense fit is still at ~0.2 after 5000 steps (the figure psgd_fit_error shows the rate).""")
+def fits_inverse_hessian_dense(ctx: Context, tol: Tol) -> Verdict:
+    cfg = ctx.config("psgd.fit_hessian")
+    return decide_fit(ctx.result("psgd.fit_hessian"), cfg.normalizers, fit_cases(True, False), tol)
 
 
 @claim("psgd.fits_indefinite_hessian", paper=PAPER, expected="fails", experiments=("psgd.fit_hessian",),
@@ -65,8 +83,7 @@ def fits_inverse_hessian(ctx: Context, tol: Tol) -> Verdict:
        stalls at a noise floor; the suite measures whether that floor is below max_rel_error.""")
 def fits_indefinite_hessian(ctx: Context, tol: Tol) -> Verdict:
     cfg = ctx.config("psgd.fit_hessian")
-    cases = [c for c, (_, indef) in FIT_CASES.items() if indef]
-    return decide_fit(ctx.result("psgd.fit_hessian"), cfg.normalizers, cases, tol)
+    return decide_fit(ctx.result("psgd.fit_hessian"), cfg.normalizers, fit_cases(None, True), tol)
 
 
 def decide_whitening(r: Mapping[str, Any], kinds: tuple[str, ...], lrs: tuple[float, ...], tol: Tol) -> Verdict:
@@ -103,7 +120,8 @@ def decide_rosenbrock(r: Mapping[str, Any], tol: Tol) -> Verdict:
     newton = np.asarray(r["psgd_newton"])[:, -1]
     worst = float(np.max(newton))
     best = {k: float(np.min(np.asarray(r[k])[:, -1])) for k in ("sgd", "adam")}
-    note = ", ".join(f"{k} best {v:.3g}" for k, v in best.items())
+    lowest = {k: float(np.min(np.asarray(r[k]))) for k in ("sgd", "adam")}
+    note = ", ".join(f"{k} best final {v:.3g} (lowest along the way {lowest[k]:.3g})" for k, v in best.items())
     return Verdict.combine({
         "reaches target": Verdict.below(worst, tol.target, 0.0, note=f"PSGD Newton worst final f {worst:.3g}"),
         "beats SGD and Adam": Verdict.boolean(worst < min(best.values()), measured=worst,
@@ -111,11 +129,13 @@ def decide_rosenbrock(r: Mapping[str, Any], tol: Tol) -> Verdict:
     }, measured=worst, predicted=tol.target)
 
 
-@claim("psgd.rosenbrock", paper=PAPER, expected="holds", experiments=("psgd.rosenbrock",),
+@claim("psgd.rosenbrock", paper=PAPER, expected="fails", experiments=("psgd.rosenbrock",),
        tol=Tol(target=1e-13),
        statement="""On the 20-D Rosenbrock function from x = 0, PSGD with the dense Newton-type preconditioner
        (the demo's lr 1, lr_preconditioner 0.5) reaches f <= target (the paper: ~1e-14) within 1000 iterations for
-       every probe seed, and ends below the best of SGD and Adam over learning-rate grids fixed in advance.""")
+       every probe seed, and ends below the best of SGD and Adam over learning-rate grids fixed in advance. Measured:
+       it beats SGD and Adam but ends at ~5e-12 to 8e-12 (f falls ~10x per 70 iterations at the end), so the
+       paper's ~1e-14 needs ~1200 iterations with these settings: the target part fails.""")
 def rosenbrock_claim(ctx: Context, tol: Tol) -> Verdict:
     return decide_rosenbrock(ctx.result("psgd.rosenbrock"), tol)
 

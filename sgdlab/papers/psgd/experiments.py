@@ -113,7 +113,7 @@ class WhiteningConfig:
     cond: float = 1e2            # condition number of the gradient covariance S (Kron: S_1 (x) S_2, sqrt each)
     n_steps: int = 5000
     n_record: int = 30
-    n_seeds: int = 2
+    n_seeds: int = 4
     lrs: tuple[float, ...] = (0.1, 0.01)
     step_normalizer: str = "2nd"
     kinds: tuple[str, ...] = ("dense", "kron")
@@ -122,7 +122,8 @@ class WhiteningConfig:
 
 
 def whitening_config(scale: str) -> WhiteningConfig:
-    return by_scale(scale, smoke=WhiteningConfig(n1=2, n2=3, n_steps=2000, n_record=12), default=WhiteningConfig(),
+    return by_scale(scale, smoke=WhiteningConfig(n1=2, n2=3, n_steps=4000, n_record=12, n_seeds=2),
+                    default=WhiteningConfig(),
                     full=WhiteningConfig(n1=8, n2=6, n_steps=50_000, n_seeds=8, lrs=(0.1, 0.03, 0.01, 0.003)))
 
 

@@ -23,8 +23,8 @@ def fit_error(ctx: Context):
         ax = axes[0, j]
         for case, (_, indef) in FIT_CASES.items():
             err = np.asarray(r[f"err_{case}_{norm}"])
-            ax.loglog(steps, np.median(err, axis=0), ls="--" if indef else "-", label=case)
-            ax.fill_between(steps, err.min(axis=0), err.max(axis=0), alpha=0.15)
+            (line,) = ax.loglog(steps, np.median(err, axis=0), ls="--" if indef else "-", label=case)
+            ax.fill_between(steps, err.min(axis=0), err.max(axis=0), alpha=0.15, color=line.get_color())
         style.label(ax, "fitting step $t$",
                     r"$\|P_*^{-1/2} P_t P_*^{-1/2} - I\|_F / \sqrt{n}$" if j == 0 else "",
                     f"'{norm}' normaliser, lr$_Q$ = {lr}")
@@ -40,7 +40,6 @@ def eig_ph(ctx: Context):
     r = ctx.result("psgd.fit_hessian")
     cases = ["dense_spd", "kron_spd", "dense_indefinite", "kron_indefinite"]
     fig, axes = style.subplots(1, len(cases), width=2.6 * len(cases), height=2.6, sharey=True)
-    norm = cfg.normalizers[0][0]
     for ax, case in zip(axes, cases):
         for nm, _ in cfg.normalizers:
             eig = np.asarray(r[f"eig_{case}_{nm}"])[0]
@@ -49,8 +48,8 @@ def eig_ph(ctx: Context):
         ax.set_yscale("log")
         style.label(ax, "index $i$ (sorted)", r"eigenvalue of $P|H|$" if case == cases[0] else "", case)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"eigenvalues of $P|H|$ after {cfg.n_steps} fitting steps (seed 0; 1 = exact $|H|^{{-1}}$; "
-                 f"first normaliser '{norm}')", fontsize=8)
+    fig.suptitle(f"eigenvalues of $P|H|$ after {cfg.n_steps} fitting steps (seed 0, n = {cfg.n1 * cfg.n2}, "
+                 f"cond {cfg.cond:.0e} / indefinite {cfg.cond_indefinite:.0e}; 1 = exact $|H|^{{-1}}$)", fontsize=8)
     return fig
 
 
