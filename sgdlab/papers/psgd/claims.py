@@ -37,10 +37,14 @@ def decide_fit(r: Mapping[str, Any], normalizers: tuple[tuple[str, float], ...],
             m, se = _mean_se(_final(err))
             half = int(np.argmax(np.median(err, axis=0) <= 0.5 * np.median(err[:, 0]))) if np.any(
                 np.median(err, axis=0) <= 0.5 * np.median(err[:, 0])) else -1
+            med = np.maximum(np.median(err, axis=0), 1e-300)
+            mid = int(np.argmin(np.abs(steps - steps[-1] / 2)))
+            rate = (np.log10(med[-1]) - np.log10(med[mid])) / max(int(steps[-1] - steps[mid]), 1) * 1000
             parts[f"{case}/{norm}"] = Verdict.below(
                 m, tol.max_rel_error, se if np.isfinite(se) else 0.0, k=tol.k_se,
                 note=f"error {m:.3g} +- {se:.2g} at step {int(steps[-1])} (lr_pre {lr}); halved by step "
-                     f"{int(steps[half]) if half >= 0 else 'never'}")
+                     f"{int(steps[half]) if half >= 0 else 'never'}; rate over the second half "
+                     f"{rate:+.2f} decades / 1000 steps")
     return Verdict.combine(parts)
 
 
