@@ -8,7 +8,7 @@ import numpy as np
 
 from sgdlab import Context, figure, style
 
-LABELS = {"sgd": "SGD", "clip_1": "clip 1%", "clip_10": "clip 10%", "clip_50": "clip 50%", "sign": "sign"}
+LABELS = {"sgd": "SGD", "clip_1": "clip\n1%", "clip_10": "clip\n10%", "clip_50": "clip\n50%", "sign": "sign"}
 
 
 @figure("sharpness_quadratic", paper="sharpness")
