@@ -36,7 +36,7 @@ def logistic_losses(X: npt.ArrayLike, y: npt.ArrayLike, lam: float, theta: npt.A
 
 
 def weighted_logistic_optimum(X: npt.ArrayLike, y: npt.ArrayLike, w: Sequence[float | Fraction] | npt.ArrayLike,
-                              lam: float, tol: float = 1e-12, max_iter: int = 100) -> Array:
+                              lam: float, tol: float = 1e-10, max_iter: int = 100) -> Array:
     """``argmin_theta sum_i w_i L_i(theta)`` by damped Newton (weights normalised to sum 1)."""
     XX, yy = _check_xy(X, y)
     if not (np.isfinite(lam) and lam > 0):
@@ -57,6 +57,8 @@ def weighted_logistic_optimum(X: npt.ArrayLike, y: npt.ArrayLike, w: Sequence[fl
             return th
         h = np.einsum("m,mn,mnd,mne->de", ww, sig * (1 - sig), XX, XX) / n + lam * np.eye(d)
         step = np.linalg.solve(h, g)
+        if g @ step < 1e-24:  # Newton decrement at rounding level: converged as far as float64 allows
+            return th
         f0, a = obj(th), 1.0
         while obj(th - a * step) > f0 - 0.25 * a * (g @ step) and a > 1e-10:
             a *= 0.5
