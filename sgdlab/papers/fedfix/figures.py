@@ -10,6 +10,21 @@ from sgdlab import Context, figure, style
 
 from .experiments import PAPER
 
+_ORDER = ("FedAvg", "Async", "Async-identical", "FedFix-0.2", "FedFix-0.5", "FedFix-0.8", "FedBuff-5",
+          "FedBuff-10", "FedBuff-5-corrected")
+_STYLES = ("-", "--", "-.", ":")
+
+
+def _color(name: Any) -> str:
+    """One colour per scheme across all figures."""
+    n = str(name)
+    return f"C{_ORDER.index(n) % 10}" if n in _ORDER else "0.3"
+
+
+def _ls(name: Any) -> str:
+    n = str(name)
+    return _STYLES[_ORDER.index(n) % len(_STYLES)] if n in _ORDER else "-"
+
 
 @figure("fedfix_weights", paper=PAPER)
 def fig_weights(ctx: Context) -> Any:
@@ -20,7 +35,7 @@ def fig_weights(ctx: Context) -> Any:
     i = np.arange(cfg.n_clients)
     ax = axes[0]
     for j, name in enumerate(r["schemes"]):
-        ax.plot(i, r[f"q_{j}"] / r["p"], marker=".", ms=3, lw=1, label=str(name))
+        ax.plot(i, r[f"q_{j}"] / r["p"], marker=".", ms=3, lw=1, color=_color(name), ls=_ls(name), label=str(name))
     ax.axhline(1.0, color="k", lw=0.6)
     style.label(ax, r"client $i$ (slowest $\tau_0 = 1$ to fastest)", r"$q_i / p_i$",
                 f"surrogate weights, M={cfg.n_clients}, F-{cfg.slower_pct}")
@@ -42,7 +57,7 @@ def _curves(ctx: Context, name: str, title: str) -> Any:
     lp = float(r["loss_p"])
     for j, s in enumerate(r["schemes"]):
         exc = np.asarray(r[f"loss_{j}"]) - lp
-        col = f"C{j}"
+        col = _color(s)
         axes[0].semilogy(g, np.nanmean(exc, 1), color=col, lw=1.2, label=str(s))
         axes[0].axhline(float(r[f"loss_q_{j}"]) - lp if cfg.kind == "lsq" else np.nan, color=col, ls=":", lw=0.8)
     style.label(axes[0], "simulated time $t$ (units of the slowest client's time)",
@@ -52,7 +67,7 @@ def _curves(ctx: Context, name: str, title: str) -> Any:
     for j in range(len(r["schemes"])):
         d = np.linalg.norm(np.asarray(r[f"tail_{j}"]) - tp, axis=1)
         dq = np.linalg.norm(np.asarray(r[f"theta_q_{j}"]) - tp)
-        axes[1].plot([j] * d.size, d, ".", color=f"C{j}", ms=3)
+        axes[1].plot([j] * d.size, d, ".", color=_color(r["schemes"][j]), ms=3)
         axes[1].plot([j - 0.3, j + 0.3], [dq, dq], "-", color="k", lw=1.5)
     axes[1].set_xticks(range(len(r["schemes"])), [str(s) for s in r["schemes"]], rotation=45, fontsize=6,
                        ha="right")
@@ -78,7 +93,7 @@ def fig_loss_time(ctx: Context) -> Any:
     fig, axes = style.subplots(1, len(ks), width=7.0, height=2.9, sharey=True)
     for ax, k in zip(np.atleast_1d(axes), ks):
         for j, s in enumerate(r["schemes"]):
-            ax.semilogy(r["grid"], r["curves"][j, k], color=f"C{j}", lw=1.2,
+            ax.semilogy(r["grid"], r["curves"][j, k], color=_color(s), ls=_ls(s), lw=1.2,
                         label=f"{s} ({100 * r['unstable'][j, k]:.0f}% unstable)")
         ax.axhline(cfg.target_frac * float(r["initial_excess"]), color="k", ls=":", lw=0.8)
         ax.set_ylim(1e-4, 10 * float(r["initial_excess"]))
@@ -101,12 +116,13 @@ def fig_staleness(ctx: Context) -> Any:
     r = ctx.result("fedfix.surrogate")
     cfg = ctx.config("fedfix.surrogate")
     names = [str(s) for s in r["schemes"]]
-    fig, axes = style.subplots(1, len(names), width=1.3 * len(names), height=2.4, sharey=True)
+    fig, axes = style.subplots(1, len(names), width=1.55 * len(names), height=2.5, sharey=True)
     for j, (ax, s) in enumerate(zip(np.atleast_1d(axes), names)):
         h = np.asarray(r[f"staleness_hist_{j}"], dtype=float)
-        ax.bar(np.arange(h.size), h / h.sum(), width=1.0, color=f"C{j}")
+        ax.bar(np.arange(h.size), h / h.sum(), width=1.0, color=_color(s))
         mean = float((np.arange(h.size) * h).sum() / h.sum())
         style.label(ax, "staleness", "fraction of updates" if j == 0 else "", f"{s}\nmean {mean:.1f}")
+        ax.title.set_fontsize(7)
     fig.suptitle(f"M={cfg.n_clients}, F-{cfg.slower_pct}, T={cfg.horizon:g}", fontsize=9)
     return fig
 
@@ -119,11 +135,12 @@ def fig_stability(ctx: Context) -> Any:
     fig, axes = style.subplots(1, 2, width=7.0, height=2.8)
     lrs = np.asarray(r["lrs"])
     for j, s in enumerate(r["schemes"]):
-        axes[0].semilogx(lrs, r["unstable"][j], marker="o", ms=3, color=f"C{j}", label=str(s))
+        axes[0].semilogx(lrs, r["unstable"][j] + 0.015 * j, marker="o", ms=3, color=_color(s), ls=_ls(s),
+                         label=str(s))
         t = np.asarray(r["time_to_target"])[j]
         m = np.where(np.isfinite(t).all(1), t.mean(1), np.nan)
-        axes[1].loglog(lrs, m, marker="o", ms=3, color=f"C{j}", label=str(s))
-    style.label(axes[0], r"local lr $\eta_l$", "fraction of unstable runs",
+        axes[1].loglog(lrs, m, marker="o", ms=3, color=_color(s), ls=_ls(s), label=str(s))
+    style.label(axes[0], r"local lr $\eta_l$", "unstable fraction (+0.015 j)",
                 f"M={cfg.n_clients}, F-{cfg.slower_pct}, K={cfg.local_steps}, T={cfg.horizon:g}")
     style.label(axes[1], r"local lr $\eta_l$", "time to target (simulated)",
                 f"target: {cfg.target_frac:g} x initial excess loss")
