@@ -28,6 +28,7 @@
 # %%
 from fractions import Fraction
 
+import sgdlab.papers.fedfix  # noqa: F401  (registers the paper; newer spines load it in Session)
 from sgdlab.notebook import Session
 from theory.federated.client_times import client_times
 from theory.federated.schemes import parse_scheme

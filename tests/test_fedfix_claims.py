@@ -103,3 +103,10 @@ def test_async_biased_can_fail() -> None:
     assert cl.decide_async(rs_unbiased, rt, 30.0, tol).verdict == "fails"
     rt_stable = {**rt, "unstable": np.zeros((3, 3))}
     assert cl.decide_async(rs, rt_stable, 30.0, tol).verdict == "fails"
+
+
+def test_tie_is_not_faster() -> None:
+    assert cl.strictly_below(0.0, 0.0, 3.0).verdict == "fails"
+    assert cl.strictly_below(-0.5, 0.0, 3.0).verdict == "holds"
+    assert cl.strictly_below(-0.5, 0.1, 3.0).verdict == "holds"
+    assert cl.strictly_below(0.5, 0.1, 3.0).verdict == "fails"

@@ -165,6 +165,13 @@ def _mean_se(t: np.ndarray) -> tuple[float, float]:
     return float(t.mean()), float(t.std(ddof=1) / np.sqrt(t.size)) if t.size > 1 else 0.0
 
 
+def strictly_below(m: float, se: float, k: float) -> Verdict:
+    """``m < 0`` decided with ``k`` se; with ``se = 0`` (identical times) a tie is not "below"."""
+    if se == 0.0:
+        return Verdict.boolean(bool(m < 0), measured=m, predicted=0.0, uncertainty=0.0)
+    return Verdict.below(m, 0.0, se, k=k)
+
+
 def best_time(r: Any, j: int, horizon: float) -> tuple[float, float, float]:
     """Best (over the stable lrs) mean time to target of scheme ``j``: (mean, se, lr)."""
     lrs = np.asarray(r["lrs"])
@@ -193,8 +200,8 @@ def decide_stable_fast(r: Any, horizon: float, tol: Tol) -> Verdict:
         tf, sf, lf = best_time(r, j, horizon)
         parts[f"{name} stable as FedAvg (max stable lr)"] = Verdict.boolean(lr_ff >= lr_avg, measured=lr_ff,
                                                                             predicted=lr_avg)
-        parts[f"{name} faster than FedAvg (best lr each)"] = Verdict.below(tf - ta, 0.0, float(np.hypot(sf, sa)),
-                                                                           k=tol.k_se)
+        parts[f"{name} faster than FedAvg (best lr each)"] = strictly_below(tf - ta, float(np.hypot(sf, sa)),
+                                                                            tol.k_se)
         k0 = 0
         t0f, t0a = _mean_se(_times(r, j, k0, horizon)), _mean_se(_times(r, ja, k0, horizon))
         notes.append(f"{name}: stable up to lr {lr_ff:g}, best time {tf:.2f} +- {sf:.2f} (lr {lf:g}); at lr "
@@ -232,9 +239,8 @@ def decide_async(rs: Any, rt: Any, horizon: float, tol: Tol) -> Verdict:
         "biased: plateau = L_p(theta_q) - L_p(theta_p)": Verdict.within(m, pred, se, k=tol.k_se),
         "biased: plateau > 0": Verdict.above(m, 0.0, se, k=tol.k_se),
         "unstable: max stable lr below FedAvg's": Verdict.boolean(lr_id < lr_avg, measured=lr_id, predicted=lr_avg),
-        f"fast: time to target at lr {lrs[0]:g} below FedAvg's": Verdict.below(t_id[0] - t_avg[0], 0.0,
-                                                                               float(np.hypot(t_id[1], t_avg[1])),
-                                                                               k=tol.k_se),
+        f"fast: time to target at lr {lrs[0]:g} below FedAvg's": strictly_below(
+            t_id[0] - t_avg[0], float(np.hypot(t_id[1], t_avg[1])), tol.k_se),
         "correction does not stabilise: corrected Async's max stable lr below FedAvg's": Verdict.boolean(
             lr_co < lr_avg, measured=lr_co, predicted=lr_avg),
     }
