@@ -108,7 +108,10 @@ class SurrogateConfig(Setting):
 
 def surrogate_config(scale: str) -> SurrogateConfig:
     return by_scale(scale, smoke=SurrogateConfig(horizon=40.0, n_runs=32, n_grid=80), default=SurrogateConfig(),
-                    full=SurrogateConfig(n_clients=100, horizon=400.0, n_runs=64, device="cuda"))
+                    full=SurrogateConfig(n_clients=100, horizon=400.0, n_runs=64, device="cuda",
+                                         # no periodic FedBuff regime is found quickly at M = 100: no corrected FedBuff
+                                         schemes=("FedAvg", "Async", "Async-identical", "FedFix-0.2", "FedFix-0.5",
+                                                  "FedBuff-5")))
 
 
 def logistic_config(scale: str) -> SurrogateConfig:
