@@ -119,3 +119,12 @@ def test_same_seed_same_threads_gives_identical_json(tmp_path: Path) -> None:
             o.pop("seconds")
         outs.append(json.dumps(data, sort_keys=True))
     assert outs[0] == outs[1]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback on a machine without CUDA")
+def test_a_cuda_config_falls_back_to_the_cpu_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="sgdlab.context"):
+        cfg = Context(scale="full").config("asgd.mc")
+    assert cfg.device == "cpu" and "running on the cpu instead" in caplog.text
