@@ -1,1 +1,1 @@
-"""Optimizers: one module per optimizer (torch.optim classes and batched update rules)."""
+"""Optimizers as batched update rules (R independent runs at once) that plug into sims.nets.trainer."""

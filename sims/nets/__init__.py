@@ -1,0 +1,1 @@
+"""Small networks, the one batched (vmap) trainer, and Hessian tools."""
