@@ -183,8 +183,8 @@ def main() -> None:
     t_adam = res["adam"][0]
     rows.append(("Adam (torch.optim, one backward)", m * m, t_adam, float("nan"), 2 * m * m * 4, 0))
 
-    print(f"\n| type | params | suite s/step | reference s/step | suite / reference | suite / Adam | "
-          f"precond. MB (suite) | precond. MB (reference) |")
+    print("\n| type | params | suite s/step | reference s/step | suite / reference | suite / Adam | "
+          "precond. MB (suite) | precond. MB (reference) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, n, t_o, t_r, b_o, b_r in rows:
         ratio = t_o / t_r if t_r == t_r else float("nan")

@@ -11,6 +11,7 @@ import torch
 from sgdlab import by_scale, experiment, seeding
 from sims.optim.psgd_curvature import fit_curvature
 from sims.optim.psgd_toys import run_delayed_xor, run_rosenbrock
+from sims.runs import parse_dtype
 from theory import psgd_targets as T
 
 PAPER = "psgd"
@@ -21,12 +22,6 @@ FIT_CASES: dict[str, tuple[str, bool]] = {
     "uvd_lowrank": ("uvd", False), "xmat": ("xmat", False),
     "dense_indefinite": ("dense", True), "kron_indefinite": ("kron", True),
 }  # fmt: skip
-
-
-def _dtype(name: str) -> torch.dtype:
-    if name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {name!r}")
-    return getattr(torch, name)
 
 
 def record_steps(n_steps: int, k: int) -> list[int]:
@@ -82,7 +77,7 @@ def fit_hessian(cfg: FitConfig) -> dict[str, Any]:
     """Per case and normaliser: the fit error of ``P`` against ``|H|^{-1}`` at log-spaced steps (``err_<case>_<norm>``,
     ``(n_seeds, n_record)``) and the final eigenvalues of ``P |H|`` (``eig_<case>_<norm>``, ``(n_seeds, n)``)."""
     steps = record_steps(cfg.n_steps, cfg.n_record)
-    dtype = _dtype(cfg.dtype)
+    dtype = parse_dtype(cfg.dtype)
     out: dict[str, Any] = {"steps": np.array(steps), "n": cfg.n1 * cfg.n2}
     for case, (kind, _) in FIT_CASES.items():
         for norm, lr in cfg.normalizers:
@@ -139,7 +134,7 @@ def whitening_covariance_of(kind: str, cfg: WhiteningConfig, seed_index: int) ->
 def whitening(cfg: WhiteningConfig) -> dict[str, Any]:
     """Fit error of the whitening-type ``P`` against ``S^{-1/2}`` (``err_<kind>_lr<j>``, ``(n_seeds, n_record)``)."""
     steps = record_steps(cfg.n_steps, cfg.n_record)
-    dtype = _dtype(cfg.dtype)
+    dtype = parse_dtype(cfg.dtype)
     out: dict[str, Any] = {"steps": np.array(steps), "lrs": np.array(cfg.lrs)}
     for kind in cfg.kinds:
         for j, lr in enumerate(cfg.lrs):
