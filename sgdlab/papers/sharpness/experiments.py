@@ -84,8 +84,8 @@ class LMSetting:
 class TrajectoryConfig(LMSetting):
     base: str = "adam"  # the optimizer that trains the trajectory: "adam" or "sgd"
     base_lr: float = 3e-3
-    steps: int = 300
-    measure_every: int = 50
+    steps: int = 200
+    measure_every: int = 40
     mask_fraction: float = 0.01
     sgd_clip: float = 0.1
     adam_clip: float = 0.5
@@ -183,7 +183,7 @@ class TrainConfig(LMSetting):
 
     method: str = "sgd"
     lr: float = 0.1
-    steps: int = 300
+    steps: int = 200
     eval_every: int = 50
     sgd_clip: float = 0.1
     adam_clip: float = 0.5
