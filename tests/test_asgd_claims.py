@@ -40,6 +40,8 @@ def test_bias_shape_as_stated_holds() -> None:
     (_curve(0.6, 80, 1.6), np.where(T > 2500, 1.05, _curve(1.04, 70, 0.1)), "tail band re-crosses 1 late"),
     (np.where((T > 500) & (T < 600), 0.9, _curve(0.6, 80, 1.6)), _curve(1.04, 70, 0.1), "head dips below 1 once"),
     (_curve(0.6, 80, 1.6), np.where(T == 1000, np.nan, _curve(1.04, 70, 0.1)), "a non-finite ratio"),
+    (_curve(0.6, 80, 1.6), np.where((T >= 500) & (T < 600), 1.02, _curve(0.9, 70, 0.1)),
+     "tail below, above, below again: two crossings, right final side"),
 ])
 def test_bias_shape_fails(head: np.ndarray, tail: np.ndarray, why: str) -> None:
     assert _bias(head, tail) == "fails", why
@@ -62,8 +64,10 @@ def test_band_shape_reports_transient() -> None:
     assert (sh["crossings"], sh["t_c"], sh["extreme"], sh["final"]) == (1, 70, pytest.approx(1.04), 0.1)
 
 
-def _var(sgd: np.ndarray, asgd: np.ndarray, pred: float) -> str:
-    return C.decide_variance_larger(sgd, asgd, sgd, asgd, pred, TOL["asgd.variance_larger"]).verdict
+def _var(sgd: np.ndarray, asgd: np.ndarray, pred: float, avg_asgd: np.ndarray | None = None) -> str:
+    """Same arrays for the last iterate and the average unless ``avg_asgd`` is given."""
+    avg = asgd if avg_asgd is None else avg_asgd
+    return C.decide_variance_larger(sgd, asgd, sgd, avg, pred, TOL["asgd.variance_larger"]).verdict
 
 
 def test_variance_larger_holds_and_fails() -> None:
@@ -73,8 +77,9 @@ def test_variance_larger_holds_and_fails() -> None:
     assert _var(sgd, asgd, 1.6) == "holds"
     assert _var(sgd, asgd, 1.6 * 1.08) == "fails"  # heuristic off by 8% > 5%
     dip = asgd.copy()
-    dip[20] = 0.99 * sgd[20]
-    assert _var(sgd, dip, 1.6) == "fails"  # ratio below 1 at one N
+    dip[20] = sgd[20]
+    assert _var(sgd, dip, 1.6, avg_asgd=asgd) == "fails"  # last-iterate ratio exactly 1 at one N ("larger")
+    assert _var(sgd, asgd, 1.6, avg_asgd=dip) == "fails"  # the average's ratio exactly 1 at one N
     n1 = asgd.copy()
     n1[1] *= 1.001
     assert _var(sgd, n1, 1.6) == "fails"  # the methods must coincide at N = 1

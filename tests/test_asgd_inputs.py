@@ -95,6 +95,7 @@ SECOND_MOMENTS: list[Case] = [
     ("lam unsorted", lambda: SM.second_moment_operator(P, [0.1, 1.0]), "lam"),
     ("lam negative", lambda: SM.second_moment_operator(P, [1.0, -1.0]), "lam"),
     ("lam nan", lambda: SM.sgd_second_moment_operator(0.1, [1.0, NAN]), "lam"),
+    ("lam with a zero eigenvalue", lambda: SM.sgd_second_moment_operator(0.1, [1.0, 0.0]), "lam"),
     ("kurtosis=0.5", lambda: SM.second_moment_operator(P, LAM, 0.5), "kurtosis"),
     ("kurtosis=nan", lambda: SM.second_moment_operator(P, LAM, NAN), "kurtosis"),
     ("kurtosis='3'", lambda: SM.second_moment_operator(P, LAM, "3"), "kurtosis"),  # type: ignore[arg-type]

@@ -318,3 +318,28 @@ def test_tail_window_with_singular_transition() -> None:
     assert b.tail_variance is not None
     np.testing.assert_allclose(a.tail_bias[1:], b.tail_bias[1:], rtol=1e-10)
     np.testing.assert_allclose(a.tail_variance[2:], b.tail_variance[2:], rtol=1e-10)
+
+
+def test_k_star_counts_the_boundary_eigenvalue() -> None:
+    """k* = max{k : lam_k >= 1/(eta N)}: an eigenvalue exactly at the threshold counts."""
+    lam = np.array([1.0, 0.5, 0.25])
+    assert Bd.k_star(lam, 1.0, 2) == 2
+    assert Bd.k_star(lam, 1.0, 1) == 1
+    assert Bd.k_star(lam, 0.1, 1) == 0
+
+
+def test_zou_bound_constants_by_hand() -> None:
+    """Zou et al.'s bound (PAPERS.md's formula) evaluated by hand at lam = (1, 1/4), (w_0 - w*)^2 = (1, 1),
+    eta = 1/10, N = 10, psi = 3, sigma^2 = 1/2: k* = 1, EffBias = 1 + 1/4 = 1.25,
+    d_eff = 1/10 + 10 (1/100)(1/16) = 0.10625, EffVar = (6 (1 + 1/4) / 1 + 1/2) / (1 - 3/8) d_eff = 12.8 d_eff."""
+    z = Bd.zou_bound(np.array([1.0, 0.25]), 0.1, 10, Pr.InitialError.from_second_moments([1.0, 1.0]), 0.5)
+    assert z.k_star == 1
+    assert z.eff_bias == pytest.approx(1.25, rel=1e-14)
+    assert z.eff_var == pytest.approx(12.8 * 0.10625, rel=1e-14)
+    assert z.bound == pytest.approx(2 * 1.25 + 2 * 12.8 * 0.10625, rel=1e-14)
+    assert z.lower_shape == pytest.approx(1.25 + 0.5 * 0.10625, rel=1e-14)
+
+
+def test_band_init_places_the_band() -> None:
+    np.testing.assert_array_equal(Pr.band_init(5, 2, 3).sq, [0.0, 0.5, 0.5, 0.0, 0.0])
+    np.testing.assert_array_equal(Pr.band_init(4, 1, 4, norm2=2.0).sq, [0.5, 0.5, 0.5, 0.5])
