@@ -197,7 +197,11 @@ def _check_on_unstable(on_unstable: str) -> str:
 
 
 def _check_run_args(lam: npt.ArrayLike, init: InitialError, sigma2: float, n_steps: int, avg_starts: Sequence[int],
-                    max_steps: int) -> tuple[Array, Array, float, int, tuple[int, ...]]:
+                    max_steps: int, on_unstable: str, tail_fraction: float | None
+                    ) -> tuple[Array, Array, float, int, tuple[int, ...], float | None]:
+    """The checked arguments shared by :func:`asgd_risk` and :func:`sgd_risk`."""
+    _check_on_unstable(on_unstable)
+    tf = _check_tail(tail_fraction)
     lam_ = check_spectrum(lam)
     m0_ = check_initial_error(init, lam_.size)
     s2 = check_sigma2(sigma2)
@@ -212,7 +216,7 @@ def _check_run_args(lam: npt.ArrayLike, init: InitialError, sigma2: float, n_ste
     for s in starts:
         if not 0 <= s < n:
             raise ValueError(f"avg_starts entries must be in [0, n_steps) = [0, {n}), got {s}")
-    return lam_, m0_, s2, n, starts
+    return lam_, m0_, s2, n, starts, tf
 
 
 def asgd_risk(params: AsgdParams, lam: npt.ArrayLike, init: InitialError, sigma2: float, n_steps: int, *,
@@ -229,9 +233,8 @@ def asgd_risk(params: AsgdParams, lam: npt.ArrayLike, init: InitialError, sigma2
     ``>= 1``; "report" -> run anyway and return ``diverged=True``.
     """
     params = check_params(params)
-    lam_, m0_, s2, n, starts = _check_run_args(lam, init, sigma2, n_steps, avg_starts, max_steps)
-    _check_on_unstable(on_unstable)
-    tf = _check_tail(tail_fraction)
+    lam_, m0_, s2, n, starts, tf = _check_run_args(lam, init, sigma2, n_steps, avg_starts, max_steps, on_unstable,
+                                                   tail_fraction)
     op = second_moment_operator(params, lam_, kurtosis)
     rho = full_map_spectral_radius(op)
     if rho >= 1.0 and on_unstable == "raise":
@@ -251,9 +254,8 @@ def sgd_risk(eta: float, lam: npt.ArrayLike, init: InitialError, sigma2: float, 
     """Exact bias/variance excess risk of SGD with constant step ``eta`` (scalar recursion
     ``m_i <- ((1 - eta lam_i)^2 + (kappa-2) eta^2 lam_i^2) m_i + eta^2 lam_i (sum_j lam_j m_j + sigma2)`` from
     ``m_i(0) = init.sq[i]``); arguments as in :func:`asgd_risk`."""
-    lam_, m0_, s2, n, starts = _check_run_args(lam, init, sigma2, n_steps, avg_starts, max_steps)
-    _check_on_unstable(on_unstable)
-    tf = _check_tail(tail_fraction)
+    lam_, m0_, s2, n, starts, tf = _check_run_args(lam, init, sigma2, n_steps, avg_starts, max_steps, on_unstable,
+                                                   tail_fraction)
     op = sgd_second_moment_operator(eta, lam_, kurtosis)
     rho = full_map_spectral_radius(op)
     if rho >= 1.0 and on_unstable == "raise":

@@ -16,6 +16,11 @@ from .setting import PAPER, setting_of
 SGD_C, ASGD_C = style.METHOD_COLORS["SGD"], style.METHOD_COLORS["ASGD"]
 
 
+def _mc_points(ax: Any, steps: Any, mean: Any, se: Any, color: str, label: str) -> None:
+    """Monte Carlo means with +-2 standard errors as points."""
+    ax.errorbar(steps, mean, yerr=2 * se, fmt="o", ms=2.5, color=color, capsize=1.5, lw=0.8, label=label)
+
+
 def _band_label(b: Any) -> str:
     return f"$w_0 - w^*$ on $i \\in [{int(b[0])}, {int(b[1])}]$"
 
@@ -127,8 +132,7 @@ def fig_exact_vs_mc(ctx: Context) -> Any:
     for ax, suf, title in ((axes[0], "", "last iterate $w_N$"), (axes[1], "_avg", r"average $\bar w_N$")):
         for name, m, col in (("sgd", r.sgd, SGD_C), ("asgd", r.asgd, ASGD_C)):
             ax.loglog(t[1:], getattr(m, f"exact{suf}_curve")[1:], color=col, lw=1, label=f"{name.upper()} exact")
-            ax.errorbar(s, getattr(m, f"mc{suf}"), yerr=2 * getattr(m, f"se{suf}"), fmt="o", ms=2.5, color=col,
-                        capsize=1.5, lw=0.8, label=f"{name.upper()} MC $\\pm 2$ se")
+            _mc_points(ax, s, getattr(m, f"mc{suf}"), getattr(m, f"se{suf}"), col, f"{name.upper()} MC $\\pm 2$ se")
         style.label(ax, "step $N$", "excess risk", title)
     axes[0].legend()
     fig.suptitle(f"$d={cfg.d}$, $\\lambda_i = i^{{-{cfg.a:g}}}$, R={cfg.n_runs} runs, {cfg.features} data, "
@@ -167,8 +171,7 @@ def fig_kurtosis(ctx: Context) -> Any:
     for ax, name, m in zip(axes, ("sgd", "asgd"), (r.sgd, r.asgd)):
         ax.loglog(t[1:], m.k1_curve[1:], color="C2", label=r"recursion, $\kappa = 1$")
         ax.loglog(t[1:], m.k3_curve[1:], color="0.4", ls="--", label=r"Gaussian recursion, $\psi = 3$")
-        ax.errorbar(s, m.mc, yerr=2 * m.se, fmt="o", ms=2.5, color=ASGD_C if name == "asgd" else SGD_C,
-                    capsize=1.5, lw=0.8, label="MC (Rademacher) $\\pm 2$ se")
+        _mc_points(ax, s, m.mc, m.se, ASGD_C if name == "asgd" else SGD_C, "MC (Rademacher) $\\pm 2$ se")
         style.label(ax, "step $t$", "excess risk", name.upper())
     axes[0].legend()
     fig.suptitle(f"$d={cfg.d}$, $\\lambda_i = i^{{-{cfg.a:g}}}$, R={cfg.n_runs} runs, $w_0-w^*$ on "
