@@ -67,6 +67,11 @@ def test_sgd_clip_zero_equals_sgd_and_clipping_changes_the_run() -> None:
     assert max(float((a - b).abs().max()) for a, b in zip(ours, ref)) < 1e-12
     clipped = _run(lambda p: ClippedSGD(p, lr=0.1, c=0.1))
     assert max(float((a - b).abs().max()) for a, b in zip(clipped, ref)) > 1e-6
+    ours_m = _run(lambda p: ClippedSGD(p, lr=0.05, c=0.0, momentum=0.9))
+    ref_m = _run(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, foreach=False))
+    assert max(float((a - b).abs().max()) for a, b in zip(ours_m, ref_m)) < 1e-12
+    with pytest.raises(ValueError, match="momentum"):
+        ClippedSGD([torch.nn.Parameter(torch.zeros(1))], momentum=1.0)
 
 
 def test_sign_normalized_lion_take_their_steps() -> None:

@@ -104,7 +104,7 @@ def direction_stats(model: nn.Module, loss: Loss, u: Sequence[torch.Tensor], *, 
         msharp = float(_dot([x / nm for x in um], hm))
     else:
         msharp = math.nan
-    etas = line_etas if line_etas is not None else torch.cat([-torch.logspace(-4, 1, 26), torch.logspace(-4, 1, 26)])
+    etas = line_etas if line_etas is not None else torch.cat([-torch.logspace(-4, 1, 16), torch.logspace(-4, 1, 16)])
     with torch.no_grad():
         l0 = float(loss(model))
     vals = _line(model, loss, v, etas)

@@ -6,7 +6,8 @@ identity; exactly k coordinates change, up to ties at tau. tau is found with ``t
 ``torch.kthvalue`` (never ``torch.quantile``, which refuses inputs above ~16M elements).
 
 Optimizers (``torch.optim.Optimizer`` subclasses, float32/float64, any device):
-- ``ClippedSGD``: theta <- theta - lr clip_c(g) (c = 0.1 in the paper for SGD);
+- ``ClippedSGD``: heavy-ball momentum on the clipped gradient, b <- mu b + clip_c(g) (b_1 = clip_c(g_1)),
+  theta <- theta - lr b (torch.optim.SGD's convention; c = 0.1 in the paper for SGD; c = 0 is torch's SGD);
 - ``ClippedAdam``: Adam whose first moment takes clip_c(g) and whose second moment takes the unclipped g^2
   (m <- b1 m + (1 - b1) clip_c(g), v <- b2 v + (1 - b2) g^2, theta <- theta - lr m_hat / (sqrt(v_hat) + eps));
   with c = 0 it is torch.optim.Adam;
@@ -80,12 +81,15 @@ def _grads(group: dict[str, Any]) -> tuple[list[torch.Tensor], list[torch.Tensor
 
 
 class ClippedSGD(Optimizer):
-    """theta <- theta - lr clip_c(g) (clipping over all parameters of a param group)."""
+    """b <- mu b + clip_c(g), theta <- theta - lr b (clipping over all parameters of a param group)."""
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, c: float = 0.1, method: str = "topk") -> None:
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, c: float = 0.1, momentum: float = 0.0,
+                 method: str = "topk") -> None:  # fmt: skip
         _check_lr(lr)
         _check_fraction(c)
-        super().__init__(params, {"lr": lr, "c": c, "method": method})
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+        super().__init__(params, {"lr": lr, "c": c, "momentum": float(momentum), "method": method})
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
@@ -97,6 +101,13 @@ class ClippedSGD(Optimizer):
             ps, gs = _grads(group)
             if ps:
                 for p, g in zip(ps, clip_top_fraction(gs, group["c"], method=group["method"])):
+                    if group["momentum"] > 0:
+                        st = self.state[p]
+                        if "b" not in st:
+                            st["b"] = g.clone()
+                        else:
+                            st["b"].mul_(group["momentum"]).add_(g)
+                        g = st["b"]
                     p.add_(g, alpha=-group["lr"])
         return loss
 

@@ -63,7 +63,8 @@ def quadratic(cfg: QuadraticConfig) -> QuadraticResult:
 # the transformer: pseudo-updates along an Adam (or SGD) trajectory, and training with and without clipping
 # ----------------------------------------------------------------------------------------------------------------
 #: candidates whose update directions are compared at the same points (hyper-parameters of their usual scale; the
-#: direction's sharpness does not depend on the learning rate)
+#: direction's sharpness does not depend on the learning rate). SGD and SGD-clip both use heavy-ball momentum 0.9,
+#: Adam and Adam-clip the same betas, so each clipped method is compared with its own unclipped twin.
 CANDIDATES: tuple[str, ...] = ("sgd", "adam", "sign", "normalized", "adafactor", "lion", "sgd_clip", "adam_clip")
 
 
@@ -142,7 +143,7 @@ def _optimizer(name: str, params: Any, lr: float, cfg: TrajectoryConfig | None =
         "normalized": lambda: C.NormalizedSGD(params, lr=lr),
         "adafactor": lambda: torch.optim.Adafactor(params, lr=lr),
         "lion": lambda: C.Lion(params, lr=lr),
-        "sgd_clip": lambda: C.ClippedSGD(params, lr=lr, c=c_sgd),
+        "sgd_clip": lambda: C.ClippedSGD(params, lr=lr, c=c_sgd, momentum=0.9),
         "adam_clip": lambda: C.ClippedAdam(params, lr=lr, c=c_adam),
     }
     if name not in makers:
