@@ -33,7 +33,7 @@
 import numpy as np
 
 from sgdlab.notebook import Session
-from theory import perceptron as TP
+from theory.noise_regimes import perceptron as TP
 
 nb = Session("noise_regimes")
 print("scale:", nb.scale)
