@@ -190,3 +190,9 @@ def test_classification_error_rejects_nan_weights_and_bad_shapes() -> None:
     e1[:, 0] = 1.0
     assert classification_error(e1, x, y).tolist() == [0.0, 0.0]
     assert classification_error(-e1, x, y).tolist() == [1.0, 1.0]
+
+
+def test_classification_error_counts_zero_margin_as_error() -> None:
+    """y f(w, x) <= 0 is an error: w = 0 (the initial point) classifies nothing."""
+    x, y = depleted_sign(2, 8, 3, 1.0, generator=gen(0))
+    assert classification_error(torch.zeros(2, 3, dtype=torch.float64), x, y).tolist() == [1.0, 1.0]
