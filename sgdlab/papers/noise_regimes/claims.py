@@ -374,7 +374,7 @@ def decide_phase(r: Any, tol: Tol) -> Verdict:
 
 
 @claim("noise_regimes.phase_diagram", paper=PAPER, experiments=("noise_regimes.phase",),
-       expected={"smoke": "inconclusive", "default": "holds", "full": "holds"},
+       expected={"smoke": "inconclusive", "default": "inconclusive", "full": "holds"},
        tol=Tol(k_se=3.0, feature_max_alpha=1.0, lazy_min_alpha=64.0, max_diverged=0.1),
        statement="""MNIST parity, (alpha, T) phase diagram of the test error; per regime a predicted sign of
        Delta = err(T_hi) - err(T_lo) (T_lo, T_hi: smallest and largest T at which every seed converged; paired by
@@ -384,6 +384,9 @@ def decide_phase(r: Any, tol: Tol) -> Verdict:
        alpha (the paper's 'opposite effects'): Delta has the sign opposite to err(alpha_min, T_lo) -
        err(alpha_lazy, T_lo). Each part fails when its Delta has the other sign by more than k se; inconclusive when
        a regime is missing from the grid or unresolved. Runs that run away (weights > max_rel_change ||w_0||) at the
-       largest T are legitimate (up to max_diverged of the runs): a cell counts only where every seed converged.""")
+       largest T are legitimate (up to max_diverged of the runs): a cell counts only where every seed converged.
+       At default (8x8 digits, P = 256) the feature parts hold (Delta = -0.018, -0.014 +- 0.004 at alpha = 2^-4,
+       2^-1) but the lazy part is undecided: decreasing alpha at the smallest T has no resolved effect
+       (+0.003 +- 0.003), so the lazy sign is not predicted (its Delta is +0.014 +- 0.004): inconclusive.""")
 def phase_diagram(ctx: Context, tol: Tol) -> Verdict:
     return decide_phase(ctx.result("noise_regimes.phase"), tol)
