@@ -26,6 +26,9 @@ from dataclasses import dataclass
 
 import torch
 
+MAX_STEPS = 2**53
+"""Largest step budget: step counts are float64 in the event-driven simulator, exact up to 2^53."""
+
 
 @dataclass
 class PerceptronRuns:
@@ -44,8 +47,17 @@ class PerceptronRuns:
         return torch.where(self.converged, t, torch.full_like(t, math.nan))
 
 
-def check_inputs(x: torch.Tensor, y: torch.Tensor, temperature: float, batch_size: int, alpha: float) -> None:
+def _number(v: object, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{name} must be a number, got {v!r}")
+    return float(v)
+
+
+def check_inputs(x: torch.Tensor, y: torch.Tensor, temperature: float, batch_size: int, alpha: float,
+                 max_steps: int = 1) -> None:  # fmt: skip
     """ValueError naming the argument and the allowed range for bad inputs."""
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise ValueError("x and y must be torch tensors")
     if x.ndim != 3:
         raise ValueError(f"x must have shape (R, P, d), got {tuple(x.shape)}")
     if y.shape != x.shape[:2]:
@@ -55,12 +67,15 @@ def check_inputs(x: torch.Tensor, y: torch.Tensor, temperature: float, batch_siz
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x must be finite (no NaN/inf)")
     p = x.shape[1]
-    if not 1 <= batch_size <= p:
-        raise ValueError(f"batch_size B must satisfy 1 <= B <= P = {p}, got {batch_size}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= p:
+        raise ValueError(f"batch_size B must be an int with 1 <= B <= P = {p}, got {batch_size!r}")
+    temperature = _number(temperature, "temperature T")
     if not (temperature > 0 and math.isfinite(temperature)):
         raise ValueError(f"temperature T must be in (0, inf), got {temperature}")
-    if not alpha > 0:
+    if not _number(alpha, "alpha") > 0:
         raise ValueError(f"alpha must be in (0, inf] (margin 1/alpha), got {alpha}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or not 1 <= max_steps <= MAX_STEPS:
+        raise ValueError(f"max_steps must be an int in [1, {MAX_STEPS:g}], got {max_steps!r}")
 
 
 def _unfitted(m: torch.Tensor, kappa: float) -> torch.Tensor:
@@ -125,7 +140,7 @@ def event_driven(
 
     x: (R, P, d), y: (R, P) in {-1, +1}; alpha in (0, inf] (inf: vanishing margin); max_steps: step budget.
     """
-    check_inputs(x, y, temperature, batch_size, alpha)
+    check_inputs(x, y, temperature, batch_size, alpha, max_steps)
     r, p, d = x.shape
     kappa = 0.0 if math.isinf(alpha) else 1.0 / alpha
     g = _features(x, y)
@@ -184,7 +199,7 @@ def step_by_step(
     Every step draws B distinct indices per run, adds T y_i x_i / sqrt(d) for each unfitted one, and checks the whole
     training set after every step that moved w.
     """
-    check_inputs(x, y, temperature, batch_size, alpha)
+    check_inputs(x, y, temperature, batch_size, alpha, max_steps)
     r, p, d = x.shape
     kappa = 0.0 if math.isinf(alpha) else 1.0 / alpha
     g = _features(x, y)
@@ -217,6 +232,18 @@ def step_by_step(
 
 
 def classification_error(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Fraction of test points with y f(w, x) <= 0, per run. w: (R, d), x: (R, n, d), y: (R, n)."""
+    """Fraction of test points with y f(w, x) <= 0, per run. w: (R, d), x: (R, n, d), y: (R, n).
+    ValueError for mismatched shapes, non-finite w or x (a NaN weight would count every point as correct), labels
+    other than +-1."""
+    if w.ndim != 2 or x.ndim != 3 or x.shape[0] != w.shape[0] or x.shape[2] != w.shape[1] or x.shape[1] < 1:
+        raise ValueError(f"w must be (R, d) and x (R, n >= 1, d), got {tuple(w.shape)} and {tuple(x.shape)}")
+    if y.shape != x.shape[:2]:
+        raise ValueError(f"y must have shape (R, n) = {tuple(x.shape[:2])}, got {tuple(y.shape)}")
+    if not bool(torch.isfinite(w).all()):
+        raise ValueError("w must be finite (a NaN or inf weight has no classification error)")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x must be finite (no NaN/inf)")
+    if not bool(((y == 1) | (y == -1)).all()):
+        raise ValueError("y must be binary labels in {-1, +1}")
     m = torch.bmm(_features(x, y), w[:, :, None])[:, :, 0]
     return (m <= 0).to(torch.float64).mean(1)

@@ -30,6 +30,10 @@ def fit_log_linear(log_x: npt.ArrayLike, log_y: npt.ArrayLike) -> Array:
     """Least squares for log y = c_0 + sum_j c_j log x_j. log_x: (n,) or (n, k). Returns (c_0, c_1, ..., c_k)."""
     lx = np.asarray(log_x, dtype=np.float64)
     ly = np.asarray(log_y, dtype=np.float64)
+    if not (np.all(np.isfinite(lx)) and np.all(np.isfinite(ly))):
+        raise ValueError("log_x and log_y must be finite (a zero or negative value has no logarithm)")
+    if ly.ndim != 1:
+        raise ValueError(f"log_y must be 1-d, got shape {ly.shape}")
     if lx.ndim == 1:
         lx = lx[:, None]
     if lx.shape[0] != ly.shape[0]:
@@ -42,8 +46,11 @@ def fit_log_linear(log_x: npt.ArrayLike, log_y: npt.ArrayLike) -> Array:
 
 
 def power_law_exponent(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
-    """Exponent b of y = A x^b (least squares in log-log)."""
-    return float(fit_log_linear(np.log(np.asarray(x, dtype=np.float64)), np.log(np.asarray(y, dtype=np.float64)))[1])
+    """Exponent b of y = A x^b (least squares in log-log); x and y must be > 0."""
+    xx, yy = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if np.any(~(xx > 0)) or np.any(~(yy > 0)):
+        raise ValueError("x and y must be > 0 (and not NaN) for a power-law fit")
+    return float(fit_log_linear(np.log(xx), np.log(yy))[1])
 
 
 def bootstrap(
@@ -59,8 +66,10 @@ def bootstrap(
     s = np.asarray(samples, dtype=np.float64)
     if s.shape[0] < 2:
         raise ValueError(f"need at least 2 seeds to bootstrap, got {s.shape[0]}")
-    if n_boot < 10:
-        raise ValueError(f"n_boot must be >= 10, got {n_boot}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or not 10 <= n_boot <= 10**6:
+        raise ValueError(f"n_boot must be an int in [10, 1e6], got {n_boot!r}")
+    if not (isinstance(level, float) and 0.0 < level < 1.0):
+        raise ValueError(f"level must be a float in (0, 1), got {level!r}")
     value = float(stat(s))
     idx = rng.integers(0, s.shape[0], size=(n_boot, s.shape[0]))
     boots = np.array([stat(s[i]) for i in idx], dtype=np.float64)
@@ -96,6 +105,8 @@ def crossover_temperature(
         raise ValueError("temps and y must be 1-d arrays of the same length")
     if n_low < 1 or n_high < 2 or n_low + n_high > t.size:
         raise ValueError(f"need n_low >= 1, n_high >= 2, n_low + n_high <= {t.size}; got {n_low}, {n_high}")
+    if np.any(~(t > 0)) or np.any(~(yy > 0)) or not np.all(np.isfinite(t)) or not np.all(np.isfinite(yy)):
+        raise ValueError("temps and y must be finite and > 0")
     order = np.argsort(t)
     t, yy = t[order], yy[order]
     log_plateau = float(np.log(yy[:n_low]).mean())
@@ -110,8 +121,13 @@ def collapse_exponents(temps: npt.ArrayLike, ps: npt.ArrayLike, y: npt.ArrayLike
 
     Returns (delta, gamma, a) with a = gamma / delta: the crossover with a P-independent plateau then sits at
     T_c ~ P^(-a)."""
-    lt = np.log(np.asarray(temps, dtype=np.float64))
-    lp = np.log(np.asarray(ps, dtype=np.float64))
-    coef = fit_log_linear(np.column_stack([lt, lp]), np.log(np.asarray(y, dtype=np.float64)))
+    t, p, yy = (np.asarray(v, dtype=np.float64) for v in (temps, ps, y))
+    if not (t.shape == p.shape == yy.shape and t.ndim == 1):
+        raise ValueError(f"temps, ps and y must be 1-d of the same length, got {t.shape}, {p.shape}, {yy.shape}")
+    if np.any(~(t > 0)) or np.any(~(p > 0)) or np.any(~(yy > 0)):
+        raise ValueError("temps, ps and y must be > 0")
+    coef = fit_log_linear(np.column_stack([np.log(t), np.log(p)]), np.log(yy))
     delta, gamma = float(coef[1]), float(coef[2])
+    if delta == 0.0:
+        raise ValueError("the fitted T exponent delta is 0: gamma / delta is undefined")
     return delta, gamma, gamma / delta

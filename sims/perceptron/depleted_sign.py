@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import torch
 
+MAX_ENTRIES = 2**31
+
+
+MAX_CHI = 1e6
+"""Largest depletion exponent accepted: Gamma((chi+1)/2) samples need O(1) rejection rounds for any finite shape, but
+x_1 ~ sqrt(chi) beyond it says nothing about the boundary any more."""
+
 
 def check_chi(chi: float) -> None:
-    """Raise ValueError unless chi > -1 (the density |x_1|^chi is integrable at 0 only then)."""
-    if not chi > -1.0:
-        raise ValueError(f"chi must be > -1 (density |x_1|^chi e^(-x_1^2/2) is integrable only then), got {chi}")
+    """Raise ValueError unless chi is a finite number in (-1, MAX_CHI] (the density |x_1|^chi is integrable at 0 only
+    for chi > -1; chi = inf would loop forever in the Gamma sampler)."""
+    if isinstance(chi, bool) or not isinstance(chi, (int, float)) or not -1.0 < chi <= MAX_CHI:
+        raise ValueError(f"chi must be a finite number in (-1, {MAX_CHI:g}] (density |x_1|^chi e^(-x_1^2/2) is "
+                         f"integrable only for chi > -1), got {chi!r}")
 
 
 def depleted_sign(
@@ -33,10 +42,11 @@ def depleted_sign(
     Returns x of shape (n_runs, n, d) and y of shape (n_runs, n) with values +-1 (same dtype as x).
     """
     check_chi(chi)
-    if n_runs < 1 or n < 1:
-        raise ValueError(f"n_runs and n must be >= 1, got n_runs={n_runs}, n={n}")
-    if d < 1:
-        raise ValueError(f"d must be >= 1, got {d}")
+    for v, name in ((n_runs, "n_runs"), (n, "n"), (d, "d")):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    if n_runs * n * d > MAX_ENTRIES:
+        raise ValueError(f"n_runs * n * d = {n_runs * n * d} entries exceeds the limit {MAX_ENTRIES:g} (memory)")
     shape_g = torch.full((n_runs, n), (chi + 1.0) / 2.0, dtype=torch.float64, device=device)
     # torch's Gamma sampler takes no generator: Marsaglia-Tsang with the explicit generator instead.
     g = _gamma_marsaglia_tsang(shape_g, generator)
