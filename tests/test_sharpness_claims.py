@@ -44,6 +44,8 @@ from sgdlab.papers.sharpness.experiments import CANDIDATES, TrainResult, Traject
 def _traj(sharp: dict[str, float], masked_sgd: float = 0.2, noise: float = 0.05) -> TrajectoryResult:
     rng = np.random.default_rng(0)
     s = np.array([[sharp[c] for c in CANDIDATES]] * 6, dtype=float)[None] * np.exp(noise * rng.normal(size=(1, 6, 8)))
+    s = np.concatenate([s, s[:, ::-1]], axis=1)  # 12 measurements
+    s = s[:, :6]
     m = s.copy()
     m[..., CANDIDATES.index("sgd")] *= masked_sgd
     z = np.zeros_like(s)
@@ -60,8 +62,9 @@ def test_trajectory_claims_hold_and_fail_on_synthetic_results() -> None:
     assert decide_sgd_sharper(_traj({**BASE, "adam": 30.0}), Tol(min_ratio=10.0)).verdict == "fails"
     assert decide_few_coordinates(_traj(BASE), Tol(max_remaining=0.5, k_se=3)).verdict == "holds"
     assert decide_few_coordinates(_traj(BASE, masked_sgd=0.9), Tol(max_remaining=0.5, k_se=3)).verdict == "fails"
-    assert decide_clip_reduces(_traj(BASE), Tol(k_se=3)).verdict == "holds"
-    assert decide_clip_reduces(_traj({**BASE, "adam_clip": 5.0}), Tol(k_se=3)).verdict == "fails"
+    assert decide_clip_reduces(_traj(BASE), Tol(alpha=0.05)).verdict == "holds"
+    assert decide_clip_reduces(_traj({**BASE, "adam_clip": 5.0}), Tol(alpha=0.05)).verdict == "fails"
+    assert decide_sgd_sharper(_traj({**BASE, "adam": -1.0}), Tol(min_ratio=10.0)).verdict == "holds"  # flatter
 
 
 def _runs(final: list[float], diverged: bool = False) -> list[TrainResult]:
