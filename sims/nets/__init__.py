@@ -1,0 +1,1 @@
+"""Small models and training loops (torch, device/dtype/generator passed explicitly)."""
