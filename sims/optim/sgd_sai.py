@@ -47,7 +47,7 @@ def gsnr(grad: torch.Tensor, eps: float, dim: tuple[int, ...] | None = None) -> 
     if dim is None:
         out = x.norm() / (x.std() + eps) if n > 1 else torch.ones((), dtype=x.dtype, device=x.device)
     else:
-        out = (x.norm(dim=dim) / (x.std(dim=dim) + eps) if n > 1
+        out = (torch.linalg.vector_norm(x, dim=dim) / (x.std(dim=dim) + eps) if n > 1
                else torch.ones([s for d, s in enumerate(x.shape) if d not in dim], dtype=x.dtype, device=x.device))
     return out
 
@@ -147,7 +147,7 @@ class SGDSaI(Optimizer):
                 for p, b, s in zip(ps, bufs, steps):
                     if wd != 0.0:
                         p.mul_(1.0 - wd * lr)
-                    p.add_(b, alpha=s)
+                    p.add_(b.mul(s))  # the product, then the sum: the same roundings as the foreach path
             else:
                 if wd != 0.0:
                     torch._foreach_mul_(ps, 1.0 - wd * lr)
