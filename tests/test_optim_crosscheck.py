@@ -37,7 +37,7 @@ def run(make: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer], steps
     with contextlib.redirect_stdout(io.StringIO()):  # adabelief-pytorch prints tables
         opt = make(list(net.parameters()))
     for x, y in _batches(steps):
-        def closure() -> torch.Tensor:
+        def closure(x: torch.Tensor = x, y: torch.Tensor = y) -> torch.Tensor:
             opt.zero_grad(set_to_none=set_to_none)
             loss = torch.nn.functional.cross_entropy(net(x), y)
             loss.backward()
@@ -75,7 +75,7 @@ def test_adabelief_vs_adabelief_pytorch(i: int, steps: int) -> None:
     kw = dict(lr=1e-3, **cfg)
     a = run(lambda p: ref.AdaBelief(p, print_change_log=False, **kw), steps, set_to_none)
     for foreach in (True, False):
-        b = run(lambda p: AdaBelief(p, foreach=foreach, **kw), steps, set_to_none)
+        b = run(lambda p, f=foreach: AdaBelief(p, foreach=f, **kw), steps, set_to_none)
         assert maxdiff(a, b) < TOL
 
 
@@ -150,7 +150,7 @@ def test_diffgrad_vs_torch_optimizer(wd: float, set_to_none: bool, steps: int, u
     to = pytest.importorskip("torch_optimizer")
     a = run(lambda p: to.DiffGrad(p, lr=1e-3, weight_decay=wd), steps, set_to_none, use_closure)
     for foreach in (True, False):
-        b = run(lambda p: DiffGrad(p, lr=1e-3, weight_decay=wd, foreach=foreach), steps, set_to_none, use_closure)
+        b = run(lambda p, f=foreach: DiffGrad(p, lr=1e-3, weight_decay=wd, foreach=f), steps, set_to_none, use_closure)
         assert maxdiff(a, b) < TOL
 
 
@@ -191,7 +191,7 @@ def test_sgd_sai_vs_sgd_sai(cfg: dict, set_to_none: bool, steps: int) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         a = run(lambda p: ref.SGD_sai(p, **kw), steps, set_to_none)
     for foreach in (True, False):
-        b = run(lambda p: SGDSaI(p, foreach=foreach, **kw), steps, set_to_none)
+        b = run(lambda p, f=foreach: SGDSaI(p, foreach=f, **kw), steps, set_to_none)
         assert maxdiff(a, b) < TOL
 
 

@@ -12,8 +12,9 @@ Update for one tensor at step ``t`` (adabelief-pytorch 0.2.1 semantics, its defa
 Rectified (RAdam-style, ``rectify=True``, default): ``rho_inf = 2/(1-b2) - 1``,
 ``rho_t = rho_inf - 2 t b2^t / (1 - b2^t)``; if ``rho_t >= 5``:
 ``r_t = sqrt((1-b2^t)(rho_t-4)(rho_t-2) rho_inf / ((rho_inf-4)(rho_inf-2) rho_t)) / (1-b1^t)`` and
-``theta <- theta - lr r_t m_t / (sqrt(s_t) + eps)``; else (``degenerated_to_sgd``) ``theta <- theta - lr m_t / (1-b1^t)``
-(plain SGD-momentum steps: the first five with b2 = 0.999), or no step without ``degenerated_to_sgd``.
+``theta <- theta - lr r_t m_t / (sqrt(s_t) + eps)``; else (``degenerated_to_sgd``)
+``theta <- theta - lr m_t / (1-b1^t)`` (plain SGD-momentum steps: the first five with b2 = 0.999), or no step
+without ``degenerated_to_sgd``.
 
 Differences from adabelief-pytorch 0.2.1 (docs/optimizers.md): with ``amsgrad`` and ``rectify`` the reference computes
 the running maximum but divides by ``s_t``; we divide by the maximum (as pytorch-optimizer 4.1.0 does). L2 decay does
