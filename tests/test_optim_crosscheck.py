@@ -288,3 +288,13 @@ def test_sgd_sai_pytorch_optimizer_differs() -> None:
     assert maxdiff(go(lambda p: po.SGDSaI(p, lr=1e-3, momentum=0.0)), go(lambda p: SGDSaI(p, lr=1e-3,
                                                                                           momentum=0.0))) < TOL
     assert maxdiff(go(lambda p: po.SGDSaI(p, lr=1e-3)), go(lambda p: SGDSaI(p, lr=1e-3))) > 1e-6
+
+
+@pytest.mark.parametrize("wd", [0.0, 1e-2])
+def test_adabelief_paper_preset_vs_torch_optimizer(wd: float) -> None:
+    """torch-optimizer 0.3.0's AdaBelief has the 0.0.5 defaults (eps 1e-8, L2 decay, no rectification): the paper
+    preset."""
+    to = pytest.importorskip("torch_optimizer")
+    a = run(lambda p: to.AdaBelief(p, lr=1e-3, weight_decay=wd))
+    b = run(lambda p: AdaBelief.paper(p, lr=1e-3, weight_decay=wd))
+    assert maxdiff(a, b) < TOL

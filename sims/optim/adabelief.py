@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from .checks import check_betas, check_nonneg, params_with_grad, per_run
+from .checks import check_betas, check_nonneg, grad_of, params_with_grad, per_run, use_foreach
 
 __all__ = ["AdaBelief", "AdaBeliefHP", "adabelief_init", "adabelief_update", "rectified_step"]
 
@@ -60,7 +60,8 @@ class AdaBelief(Optimizer):
 
     Defaults are adabelief-pytorch 0.2.1's: ``lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0,
     amsgrad=False, weight_decouple=True, fixed_decay=False, rectify=True, degenerated_to_sgd=True``.
-    ``foreach=None`` uses the multi-tensor (``torch._foreach_*``) path; ``False`` a loop over tensors (same numbers).
+    ``foreach=True`` uses the multi-tensor (``torch._foreach_*``) path, ``False`` a loop over tensors (same numbers);
+    ``None`` (default) the first on CUDA, the second on CPU (faster there: ``sims.optim.checks.use_foreach``).
     The step counter is per tensor (a tensor without a gradient is skipped and does not count the step).
     """
 
@@ -115,10 +116,10 @@ class AdaBelief(Optimizer):
                 elif group["amsgrad"] and "max_exp_avg_var" not in st:
                     raise ValueError("amsgrad was switched on after the first step; the running maximum is missing")
                 st["step"] += 1
-            if group["foreach"] is False:
-                self._step_loop(group, ps)
-            else:
+            if use_foreach(group["foreach"], ps):
                 self._step_foreach(group, ps)
+            else:
+                self._step_loop(group, ps)
         return loss
 
     def _decay(self, group: dict[str, Any]) -> float:
@@ -130,7 +131,7 @@ class AdaBelief(Optimizer):
         for p in ps:
             st = self.state[p]
             t = st["step"]
-            g = p.grad
+            g = grad_of(p)
             if wd != 0.0:
                 if group["weight_decouple"]:
                     p.mul_(self._decay(group))
@@ -156,7 +157,7 @@ class AdaBelief(Optimizer):
     def _step_foreach(self, group: dict[str, Any], ps: list[torch.Tensor]) -> None:
         b1, b2 = group["betas"]
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-        grads = [p.grad for p in ps]
+        grads: list[torch.Tensor] = [grad_of(p) for p in ps]
         ms = [self.state[p]["exp_avg"] for p in ps]
         ss_ = [self.state[p]["exp_avg_var"] for p in ps]
         steps = [self.state[p]["step"] for p in ps]
@@ -164,7 +165,7 @@ class AdaBelief(Optimizer):
             if group["weight_decouple"]:
                 torch._foreach_mul_(ps, self._decay(group))
             else:
-                grads = torch._foreach_add(grads, ps, alpha=wd)
+                grads = list(torch._foreach_add(grads, ps, alpha=wd))
         torch._foreach_mul_(ms, b1)
         torch._foreach_add_(ms, grads, alpha=1.0 - b1)
         rs = torch._foreach_sub(grads, ms)  # the one temporary of the size of the parameters

@@ -66,3 +66,20 @@ def per_run(value: float | torch.Tensor, like: torch.Tensor, name: str) -> float
             raise ValueError(f"{name} must be finite and >= 0 for every run")
         return value.to(device=like.device, dtype=like.dtype).reshape((-1,) + (1,) * (like.ndim - 1))
     return check_nonneg(name, value)
+
+
+def use_foreach(foreach: bool | None, params: list[torch.Tensor]) -> bool:
+    """``foreach=None`` picks the multi-tensor path only when every tensor is on a CUDA device: on a CPU the loop
+    over tensors is faster (each tensor's chain of ops stays in cache; ``torch._foreach_*`` streams every op through
+    all parameters) and allocates no temporary of the size of all parameters."""
+    if foreach is not None:
+        return bool(foreach)
+    return bool(params) and all(p.is_cuda for p in params)
+
+
+def grad_of(p: torch.Tensor) -> torch.Tensor:
+    """``p.grad``, which must exist (the optimizers call this only on :func:`params_with_grad`'s tensors)."""
+    g = p.grad
+    if g is None:
+        raise ValueError("a tensor without a gradient reached the update")
+    return g

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from .checks import check_betas, check_nonneg, params_with_grad, per_run
+from .checks import check_betas, check_nonneg, grad_of, params_with_grad, per_run, use_foreach
 
 __all__ = ["DiffGrad", "DiffGradV1", "DiffGradHP", "diffgrad_init", "diffgrad_update", "friction"]
 
@@ -38,7 +38,8 @@ def friction(prev_grad: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 class DiffGrad(Optimizer):
     """diffGrad v2 as a ``torch.optim.Optimizer`` (module docstring: the equations).
 
-    ``foreach=None`` uses the multi-tensor (``torch._foreach_*``) path; ``False`` a loop over tensors (same numbers).
+    ``foreach=True`` uses the multi-tensor (``torch._foreach_*``) path, ``False`` a loop over tensors (same numbers);
+    ``None`` (default) the first on CUDA, the second on CPU (faster there: ``sims.optim.checks.use_foreach``).
     The step counter is per tensor (a tensor without a gradient is skipped and does not count the step).
     """
 
@@ -79,10 +80,10 @@ class DiffGrad(Optimizer):
                     st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     st["previous_grad"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 st["step"] += 1
-            if group["foreach"] is False or self._alias_previous_grad:
-                self._step_loop(group, ps)
-            else:
+            if use_foreach(group["foreach"], ps) and not self._alias_previous_grad:
                 self._step_foreach(group, ps)
+            else:
+                self._step_loop(group, ps)
         return loss
 
     def _step_loop(self, group: dict[str, Any], ps: list[torch.Tensor]) -> None:
@@ -92,10 +93,9 @@ class DiffGrad(Optimizer):
             st = self.state[p]
             t = st["step"]
             if self._alias_previous_grad and wd != 0.0:
-                p.grad.add_(p, alpha=wd)  # v1 decayed p.grad in place (so the alias holds the decayed gradient)
-                g = p.grad
+                g = grad_of(p).add_(p, alpha=wd)  # v1 decayed p.grad in place (the alias holds the decayed gradient)
             else:
-                g = p.grad if wd == 0.0 else p.grad.add(p, alpha=wd)
+                g = grad_of(p) if wd == 0.0 else grad_of(p).add(p, alpha=wd)
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m.mul_(b1).add_(g, alpha=1.0 - b1)
             v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
@@ -110,9 +110,9 @@ class DiffGrad(Optimizer):
     def _step_foreach(self, group: dict[str, Any], ps: list[torch.Tensor]) -> None:
         b1, b2 = group["betas"]
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-        grads = [p.grad for p in ps]
+        grads: list[torch.Tensor] = [grad_of(p) for p in ps]
         if wd != 0.0:
-            grads = torch._foreach_add(grads, ps, alpha=wd)
+            grads = list(torch._foreach_add(grads, ps, alpha=wd))
         ms = [self.state[p]["exp_avg"] for p in ps]
         vs = [self.state[p]["exp_avg_sq"] for p in ps]
         prev = [self.state[p]["previous_grad"] for p in ps]

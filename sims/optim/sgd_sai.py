@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from .checks import check_nonneg, check_unit_interval, params_with_grad, per_run
+from .checks import check_nonneg, check_unit_interval, grad_of, params_with_grad, per_run, use_foreach
 
 __all__ = ["SGDSaI", "SgdSaiHP", "gsnr", "sgd_sai_init", "sgd_sai_update"]
 
@@ -55,7 +55,8 @@ def gsnr(grad: torch.Tensor, eps: float, dim: tuple[int, ...] | None = None) -> 
 class SGDSaI(Optimizer):
     """SGD-SaI as a ``torch.optim.Optimizer`` (module docstring: the equations and the differences from sgd-sai).
 
-    ``foreach=None`` uses the multi-tensor (``torch._foreach_*``) path; ``False`` a loop over tensors (same numbers).
+    ``foreach=True`` uses the multi-tensor (``torch._foreach_*``) path, ``False`` a loop over tensors (same numbers);
+    ``None`` (default) the first on CUDA, the second on CPU (faster there: ``sims.optim.checks.use_foreach``).
     """
 
     def __init__(
@@ -97,7 +98,7 @@ class SGDSaI(Optimizer):
         new = [(g, p) for g, ps in groups for p in ps if "gsnr" not in self.state[p]]
         if not new:
             return
-        vals = [float(gsnr(p.grad, g["eps"])) for g, p in new]
+        vals = [float(gsnr(grad_of(p), g["eps"])) for g, p in new]
         if self.gsnr_normalize:
             scale = next((g["gsnr_max"] for g in self.param_groups if g.get("gsnr_max")), None)
             if scale is None:
@@ -122,37 +123,33 @@ class SGDSaI(Optimizer):
             if not ps:
                 continue
             mu, lr, wd = group["momentum"], group["lr"], group["weight_decay"]
-            grads = [p.grad for p in ps]
+            fe = use_foreach(group["foreach"], ps)
+            grads: list[torch.Tensor] = [grad_of(p) for p in ps]
+            bufs = grads
             if mu != 0.0:
-                bufs = []
-                old_p, old_b, old_g = [], [], []
+                bufs, old_b, old_g = [], [], []
                 for p, g in zip(ps, grads):
                     st = self.state[p]
                     if "momentum_buffer" not in st:
-                        st["momentum_buffer"] = g.detach().clone()
+                        st["momentum_buffer"] = g.detach().clone()  # m_1 = g_1
                     else:
-                        old_p.append(p), old_b.append(st["momentum_buffer"]), old_g.append(g)
+                        old_b.append(st["momentum_buffer"])
+                        old_g.append(g)
                     bufs.append(st["momentum_buffer"])
-                if old_b:
-                    if group["foreach"] is False:
-                        for b, g in zip(old_b, old_g):
-                            b.mul_(mu).add_(g, alpha=1.0 - mu)
+                if old_b:  # m = mu m + (1 - mu) g, as one lerp pass
+                    if fe:
+                        torch._foreach_lerp_(old_b, old_g, 1.0 - mu)
                     else:
-                        torch._foreach_mul_(old_b, mu)
-                        torch._foreach_add_(old_b, old_g, alpha=1.0 - mu)
-            else:
-                bufs = grads
-            steps = [-lr * self.state[p]["gsnr"] for p in ps]
-            if group["foreach"] is False:
-                for p, b, s in zip(ps, bufs, steps):
-                    if wd != 0.0:
-                        p.mul_(1.0 - wd * lr)
-                    p.add_(b.mul(s))  # the product, then the sum: the same roundings as the foreach path
-            else:
-                if wd != 0.0:
-                    torch._foreach_mul_(ps, 1.0 - wd * lr)
-                upd = torch._foreach_mul(bufs, steps)  # the one temporary of the size of the parameters
-                torch._foreach_add_(ps, upd)
+                        for b, g in zip(old_b, old_g):
+                            b.lerp_(g, 1.0 - mu)
+            if wd != 0.0 and fe:
+                torch._foreach_mul_(ps, 1.0 - wd * lr)
+            # theta -= (lr gsnr) m: one fused pass per tensor (no temporary; the scale differs per tensor, which the
+            # foreach add does not take), the same arithmetic as the reference's add_(buf, alpha=-lr*gsnr)
+            for p, b in zip(ps, bufs):
+                if wd != 0.0 and not fe:
+                    p.mul_(1.0 - wd * lr)
+                p.add_(b, alpha=-lr * self.state[p]["gsnr"])
         return loss
 
 
