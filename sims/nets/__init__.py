@@ -1,1 +1,1 @@
-"""Small models and training loops (torch, device/dtype/generator passed explicitly)."""
+"""Small networks, the one batched (vmap) trainer, and Hessian tools."""

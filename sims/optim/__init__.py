@@ -1,1 +1,1 @@
-"""Optimizers as torch.optim classes and as batched update rules (one module per optimizer)."""
+"""Optimizers as batched update rules (R independent runs at once) that plug into sims.nets.trainer."""
