@@ -119,7 +119,8 @@ def mnist_rectified_vs_adam(ctx: Context, tol: Tol) -> Verdict:
     return decide_mnist(ctx.result("adabelief.mnist"), ctx.config("adabelief.mnist"), "adabelief", "adam", tol)
 
 
-@claim("adabelief.mnist_vs_sgdm", paper=PAPER, expected={"smoke": "inconclusive", "default": "fails", "full": "fails"}, experiments=("adabelief.mnist",),
+@claim("adabelief.mnist_vs_sgdm", paper=PAPER, expected={"smoke": "inconclusive", "default": "fails", "full": "fails"},
+       experiments=("adabelief.mnist",),
        tol=Tol(k_se=2.0),
        statement="""As adabelief.mnist_vs_adam, against SGD with momentum 0.9 ("generalises as well as SGD"): holds
        if AdaBelief's (paper setting) test accuracy is higher by more than k_se standard errors on both models,
