@@ -15,6 +15,13 @@ from sims.optim.toy_landscapes import MINIMA
 PAPER = "adabelief"
 
 
+def combine(parts: dict[str, Verdict]) -> Verdict:
+    """``Verdict.combine`` with each part's own note (its numbers) appended."""
+    v = Verdict.combine(parts)
+    v.note += " | " + "; ".join(p.note for p in parts.values() if p.note)
+    return v
+
+
 def distance_to_minimum(x: np.ndarray, functions: tuple[str, ...]) -> np.ndarray:
     """|x_T - x*| of the last iterate for every [optimizer, function, lr] (inf when the run diverged)."""
     last = x[..., -1, :]
@@ -74,7 +81,7 @@ def decide_rectified(r: Mapping[str, Any], cfg: Any, tol: Tol) -> Verdict:
         ratio = f[5] / f[0] if np.isfinite(f[5]) else np.inf
         parts[fn] = Verdict.boolean(bool(ratio > tol.blowup), predicted=tol.blowup, measured=min(ratio, 1e300),
                                     note=f"{fn}: f_5/f_0 = {ratio:.3g}")
-    return Verdict.combine(parts)
+    return combine(parts)
 
 
 @claim("adabelief.rectified_sgd_diverges", paper=PAPER, expected="holds", experiments=("adabelief.toy_unstable",),
@@ -97,7 +104,7 @@ def rectified_sgd_diverges(ctx: Context, tol: Tol) -> Verdict:
 
 def decide_mnist(r: Mapping[str, Any], cfg: Any, ours: str, ref: str, tol: Tol) -> Verdict:
     cmp = compare_models(dict(r), cfg.models, cfg.optimizers, ours, ref)
-    return Verdict.combine({m: Verdict.above(d, 0.0, se, k=tol.k_se, note=note) for m, (d, se, note) in cmp.items()})
+    return combine({m: Verdict.above(d, 0.0, se, k=tol.k_se, note=note) for m, (d, se, note) in cmp.items()})
 
 
 @claim("adabelief.mnist_vs_adam", paper=PAPER, expected="inconclusive", experiments=("adabelief.mnist",),

@@ -16,11 +16,18 @@ PAPER = "diffgrad"
 PAPER_END = {("adam", "f1"): 0.200, ("diffgrad", "f1"): -0.300, ("adam", "f2"): 0.000, ("diffgrad", "f2"): -0.643}
 
 
+def combine(parts: dict[str, Verdict]) -> Verdict:
+    """``Verdict.combine`` with each part's own note (its numbers) appended."""
+    v = Verdict.combine(parts)
+    v.note += " | " + "; ".join(p.note for p in parts.values() if p.note)
+    return v
+
+
 def decide_synthetic(r: Mapping[str, Any], tol: Tol) -> Verdict:
     parts = {f"{o} {fn}": Verdict.within(float(np.asarray(r[f"{o}_{fn}_x"])[-1]), x, 0.0, floor=tol.atol,
                                          note=f"{o} on {fn}")
              for (o, fn), x in PAPER_END.items()}
-    return Verdict.combine(parts)
+    return combine(parts)
 
 
 @claim("diffgrad.synthetic_endpoints", paper=PAPER, expected="holds", experiments=("diffgrad.synthetic",),
@@ -66,7 +73,7 @@ def decide_alias(r: Mapping[str, Any], tol: Tol) -> Verdict:
         "xi != 1/2 with set_to_none=True": Verdict.boolean(free > 0.0, measured=free),
         "closer to Adam(lr/2) than tol.rel": Verdict.below(rel["adam_half"], tol.rel, 0.0),
     }
-    v = Verdict.combine(parts)
+    v = combine(parts)
     v.note += (f"; |theta_v1 - theta_X| / |theta_v1 - theta_0|: Adam(lr/2) {rel['adam_half']:.3g}, Adam(lr) "
                f"{rel['adam']:.3g}, v2 {rel['v2']:.3g}")
     return v
@@ -100,7 +107,7 @@ def v2_is_half_adam(ctx: Context, tol: Tol) -> Verdict:
 
 def decide_mnist(r: Mapping[str, Any], cfg: Any, ours: str, ref: str, tol: Tol) -> Verdict:
     cmp = compare_models(dict(r), cfg.models, cfg.optimizers, ours, ref)
-    return Verdict.combine({m: Verdict.above(d, 0.0, se, k=tol.k_se, note=note) for m, (d, se, note) in cmp.items()})
+    return combine({m: Verdict.above(d, 0.0, se, k=tol.k_se, note=note) for m, (d, se, note) in cmp.items()})
 
 
 @claim("diffgrad.mnist_vs_adam", paper=PAPER, expected="fails", experiments=("diffgrad.mnist",),

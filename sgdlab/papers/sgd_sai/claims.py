@@ -17,6 +17,13 @@ PAPER = "sgd_sai"
 PAPER_SAVING_GB = {"gpt2_1.5b": 5.93, "llama2_7b": 25.15}
 
 
+def combine(parts: dict[str, Verdict]) -> Verdict:
+    """``Verdict.combine`` with each part's own note (its numbers) appended."""
+    v = Verdict.combine(parts)
+    v.note += " | " + "; ".join(p.note for p in parts.values() if p.note)
+    return v
+
+
 def bytes_per_param(r: Mapping[str, Any], model: str, opt: str) -> float:
     """Bytes of full-size state tensors per parameter."""
     return float(np.asarray(r[f"{model}_{opt}_bytes"])[0]) / float(r[f"{model}_n_params"])
@@ -30,7 +37,7 @@ def decide_state_bytes(r: Mapping[str, Any], cfg: Any) -> Verdict:
         parts[m] = Verdict.exact(a - s, 4.0, rtol=0.0, note=f"{m}: {s:g} B/param (SGD-SaI) vs {a:g} (AdamW); "
                                  f"per-tensor extras {extra['sgd_sai']} B vs {extra['adamw']} B "
                                  f"over {int(r[f'{m}_n_tensors'])} tensors")
-    return Verdict.combine(parts)
+    return combine(parts)
 
 
 @claim("sgd_sai.state_bytes", paper=PAPER, expected="holds", experiments=("sgd_sai.memory",),
@@ -47,7 +54,7 @@ def decide_extrapolation(saving_per_param: float, tol: Tol) -> Verdict:
                               note=f"{k}: {n:,} parameters x {saving_per_param:g} B = {saving_per_param * n / GIB:.3f} "
                                    f"GiB ({saving_per_param * n / 1e9:.3f} GB); paper {PAPER_SAVING_GB[k]} GB")
              for k, n in counts.items()}
-    return Verdict.combine(parts)
+    return combine(parts)
 
 
 @claim("sgd_sai.memory_extrapolation", paper=PAPER, expected="fails", experiments=("sgd_sai.memory",),
@@ -73,7 +80,7 @@ def decide_gsnr_constant(r: Mapping[str, Any], cfg: Any, tol: Tol) -> Verdict:
                                       f"{ratio.max():.3g} (tensor {j}, {int(np.asarray(r[f'{m}_numel'])[j])} "
                                       f"elements); coefficient of variation median {np.median(cv):.3g}, "
                                       f"max {cv.max():.3g}")
-    return Verdict.combine(parts)
+    return combine(parts)
 
 
 @claim("sgd_sai.gsnr_constant", paper=PAPER, expected="holds", experiments=("sgd_sai.gsnr",),
@@ -115,7 +122,7 @@ def gsnr_is_sqrt_numel(ctx: Context, tol: Tol) -> Verdict:
 
 def decide_mnist(r: Mapping[str, Any], cfg: Any, ours: str, ref: str, tol: Tol) -> Verdict:
     cmp = compare_models(dict(r), cfg.models, cfg.optimizers, ours, ref)
-    return Verdict.combine({m: Verdict.above(d, 0.0, se, k=tol.k_se, note=note) for m, (d, se, note) in cmp.items()})
+    return combine({m: Verdict.above(d, 0.0, se, k=tol.k_se, note=note) for m, (d, se, note) in cmp.items()})
 
 
 @claim("sgd_sai.mnist_vs_adamw", paper=PAPER,
