@@ -59,13 +59,14 @@ def _mnist_result(cfg: MnistConfig, acc_ours: float, acc_ref: float, ours: str, 
         acc[cfg.optimizers.index(ours)] += acc_ours - 0.5
         acc[cfg.optimizers.index(ref)] += acc_ref - 0.5
         out.update({f"{m}_final_acc": acc, f"{m}_final_train_loss": np.ones((O, L, S)),
-                    f"{m}_unstable": np.zeros((O, L, S), bool), f"{m}_lr": np.ones((O, L))})
+                    f"{m}_unstable": np.zeros((O, L, S), bool), f"{m}_lr": np.ones((O, L)),
+                    f"{m}_loss": np.linspace(2.0, 0.1, 20) * np.ones((O, L, S, 20))})
     return out
 
 
 def test_mnist_decision_can_fail_and_hold() -> None:
     cfg = MnistConfig()
-    tol = Tol(k_se=2.0)
+    tol = Tol(k_se=2.0, target_loss=0.5)
     assert C.decide_mnist(_mnist_result(cfg, 0.8, 0.9, "adabelief_paper", "adam"), cfg, "adabelief_paper", "adam",
                           tol).verdict == "fails"
     assert C.decide_mnist(_mnist_result(cfg, 0.9, 0.8, "adabelief_paper", "adam"), cfg, "adabelief_paper", "adam",
