@@ -208,3 +208,22 @@ def test_batched_hp_shape_checked() -> None:
     w = [torch.zeros(3, 2, dtype=torch.float64)]
     with pytest.raises(ValueError, match="lr"):
         diffgrad_update(w, [torch.ones(3, 2, dtype=torch.float64)], diffgrad_init(w), DiffGradHP(lr=torch.ones(2)))
+
+
+def test_diffgrad_v1_with_l2_decay_is_stuck_at_half_too() -> None:
+    """v1 decayed p.grad in place, so with L2 decay the alias also holds the decayed gradient: friction 1/2 from
+    step 2 with in-place zero_grad; v2 (a copy) is unaffected."""
+    from sims.optim.diffgrad import DiffGradV1, friction
+
+    w = torch.nn.Parameter(torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64))
+    opt = DiffGradV1([w], lr=1e-2, weight_decay=0.1)
+    for t in range(4):
+        opt.zero_grad(set_to_none=False)
+        (w * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64) * (t + 1)).sum().backward()
+        if t >= 1:
+            st = opt.state[w]
+            assert w.grad is not None
+            xi = friction(st["previous_grad"], w.grad.add(w.detach(), alpha=0.1))
+            assert float((xi - 0.5).abs().max()) > 0  # what v2 would use
+            assert st["previous_grad"] is w.grad  # the alias: v1 will compare the gradient with itself
+        opt.step()

@@ -18,7 +18,9 @@ PAPER = "adabelief"
 def combine(parts: dict[str, Verdict]) -> Verdict:
     """``Verdict.combine`` with each part's own note (its numbers) appended."""
     v = Verdict.combine(parts)
-    v.note += " | " + "; ".join(p.note for p in parts.values() if p.note)
+    notes = [p.note for p in parts.values() if p.note]
+    if notes:
+        v.note += " | " + "; ".join(notes)
     return v
 
 

@@ -19,7 +19,9 @@ PAPER_END = {("adam", "f1"): 0.200, ("diffgrad", "f1"): -0.300, ("adam", "f2"): 
 def combine(parts: dict[str, Verdict]) -> Verdict:
     """``Verdict.combine`` with each part's own note (its numbers) appended."""
     v = Verdict.combine(parts)
-    v.note += " | " + "; ".join(p.note for p in parts.values() if p.note)
+    notes = [p.note for p in parts.values() if p.note]
+    if notes:
+        v.note += " | " + "; ".join(notes)
     return v
 
 

@@ -20,7 +20,9 @@ PAPER_SAVING_GB = {"gpt2_1.5b": 5.93, "llama2_7b": 25.15}
 def combine(parts: dict[str, Verdict]) -> Verdict:
     """``Verdict.combine`` with each part's own note (its numbers) appended."""
     v = Verdict.combine(parts)
-    v.note += " | " + "; ".join(p.note for p in parts.values() if p.note)
+    notes = [p.note for p in parts.values() if p.note]
+    if notes:
+        v.note += " | " + "; ".join(notes)
     return v
 
 
