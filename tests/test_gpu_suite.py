@@ -8,13 +8,14 @@ import json
 import tarfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from sgdlab import Context, ResultStore
 from sgdlab import paths as paths_mod
 from sgdlab.bundle import write_bundle
 from sgdlab.provenance import config_dict
+from sgdlab.registry import REGISTRY
+from sgdlab.store import compute
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,10 +43,11 @@ def test_gpu_suite_smoke_writes_one_tarball_and_a_summary(tmp_path: Path) -> Non
 def test_full_scale_reads_a_committed_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = Context(scale="full", store=ResultStore(tmp_path / "cache"))
     cfg = ctx.config("asgd.two_by_two")
+    outputs, _ = compute(REGISTRY.experiment("asgd.two_by_two"), cfg)
+    outputs["s_eff"] = 123.0  # a sentinel: only the bundle has it
     meta = {"config": {**config_dict(cfg), "device": "cuda"}, "device": "cuda:0 (H200)", "finished_utc": "x"}
-    write_bundle(tmp_path / "results", "asgd.two_by_two", {"s_eff": 123.0, "grid": np.arange(3.0)}, meta)
+    write_bundle(tmp_path / "results", "asgd.two_by_two", outputs, meta)
     monkeypatch.setattr(paths_mod, "results_dir", lambda: tmp_path / "results")
-    r = ctx.result("asgd.two_by_two")
-    assert r["s_eff"] == 123.0  # the bundle, not a recomputation
+    assert ctx.result("asgd.two_by_two").s_eff == 123.0  # the bundle, not a recomputation
     other = Context(scale="full", store=ResultStore(tmp_path / "cache"), overrides={"asgd.two_by_two.n_grid": 50})
-    assert other.result("asgd.two_by_two")["s_eff"] != 123.0  # another config: recomputed
+    assert other.result("asgd.two_by_two").s_eff != 123.0  # another config: recomputed

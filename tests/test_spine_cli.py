@@ -78,8 +78,12 @@ def _grid() -> tuple[str, list[object]]:
 
 
 def _same(a: list[object], b: list[object]) -> bool:
-    return all(set(x) == set(y) and all(np.array_equal(np.asarray(x[k]), np.asarray(y[k])) for k in x)
-               for x, y in zip(a, b))  # type: ignore[call-overload]
+    from sgdlab.results import flatten
+
+    fa, fb = [flatten(x) for x in a], [flatten(y) for y in b]
+    return len(fa) == len(fb) and all(
+        set(x) == set(y) and all(np.array_equal(np.asarray(x[k]), np.asarray(y[k])) for k in x) for x, y in zip(fa, fb)
+    )
 
 
 def test_sweep_on_a_dask_local_cluster_equals_the_serial_run(tmp_path: Path) -> None:
@@ -141,6 +145,6 @@ def test_notebook_session_takes_overrides(tmp_path: Path) -> None:
     from sgdlab.notebook import Session
 
     nb = Session("asgd", scale="smoke", cache=str(tmp_path), overrides={"asgd.two_by_two.n_grid": 64})
-    assert nb.config("asgd.two_by_two").n_grid == 64 and len(nb.result("asgd.two_by_two")["grid"]) == 64
+    assert nb.config("asgd.two_by_two").n_grid == 64 and len(nb.result("asgd.two_by_two").grid) == 64
     with pytest.raises(ValueError, match="has no config field"):
         Session("asgd", scale="smoke", cache=str(tmp_path), overrides={"asgd.two_by_two.nope": 1})
