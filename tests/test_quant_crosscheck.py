@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 import torch
-
 import torch.nn.functional as F
 from torch import nn
 

@@ -41,7 +41,7 @@ def _result(gain_val: tuple[float, float, float] = (0.3, 0.1, 0.02), mse_factor:
     edges = np.linspace(-1, 1, 9)
     hist = np.ones((S, 3, B, G, 8))
     z = np.zeros((S, 3, B, G, K))
-    return QuantizeResult(np.array([2, 3, 4]), np.array([32, -1]), np.array(METHODS), fp, val, mse, vm, edges, hist,
+    return QuantizeResult(np.array([2, 3, 4]), np.array([32, -1]), np.array(METHODS), fp, val, mse, mse, vm, edges, hist,
                           np.zeros((S, 3, B, G, K, T)), z.astype(int), z, fp, 1000, "x")  # fmt: skip
 
 

@@ -75,6 +75,13 @@ def linear_targets(block: nn.Module, names: Sequence[str] | None = None) -> list
     return list(names)
 
 
+def _linear(block: nn.Module, name: str) -> nn.Linear:
+    m = block.get_submodule(name)
+    if not isinstance(m, nn.Linear):
+        raise ValueError(f"target {name!r} is a {type(m).__name__}, not an nn.Linear")
+    return m
+
+
 def _swap(block: nn.Module, name: str, new: nn.Module) -> None:
     parent_name, _, attr = name.rpartition(".")
     parent = block.get_submodule(parent_name) if parent_name else block
@@ -127,15 +134,15 @@ def tune_block(block: nn.Module, q_inputs: torch.Tensor, fp_outputs: torch.Tenso
     if q_inputs.shape[0] != fp_outputs.shape[0] or q_inputs.shape[0] < 1:
         raise ValueError(f"q_inputs and fp_outputs must hold the same number (>= 1) of samples, got "
                          f"{q_inputs.shape[0]} and {fp_outputs.shape[0]}")  # fmt: skip
-    for nm, t in (("q_inputs", q_inputs), ("fp_outputs", fp_outputs)):
-        if not bool(torch.isfinite(t).all()):
+    for nm, arr in (("q_inputs", q_inputs), ("fp_outputs", fp_outputs)):
+        if not bool(torch.isfinite(arr).all()):
             raise ValueError(f"{nm} contains NaN or inf")
     t0 = time.perf_counter()
     names = linear_targets(block, targets)
     frozen = [(p, p.requires_grad) for p in block.parameters()]
     for p, _ in frozen:
         p.requires_grad_(False)
-    wrapped = {n: QuantLinear(block.get_submodule(n), spec, tune_clip=tune_clip) for n in names}
+    wrapped = {n: QuantLinear(_linear(block, n), spec, tune_clip=tune_clip) for n in names}
     for n, q in wrapped.items():
         _swap(block, n, q)
     params = [p for q in wrapped.values() for p in (q.v, q.min_scale, q.max_scale) if p.requires_grad]
@@ -185,7 +192,7 @@ def tune_block(block: nn.Module, q_inputs: torch.Tensor, fp_outputs: torch.Tenso
             p.requires_grad_(r)
     with torch.no_grad():
         for n, w in qw.items():
-            block.get_submodule(n).weight.copy_(w)
+            _linear(block, n).weight.copy_(w)
     vmax = max(float(np.abs(v).max()) for v in vs.values())
     return BlockTuning(losses, best_iter, best, mse_rtn, mse_tuned, vs, vmax, time.perf_counter() - t0)
 
@@ -198,7 +205,7 @@ class ModelQuant:
     tunings: tuple[BlockTuning, ...]  # empty for RTN
 
 
-def signround_blocks(blocks: Sequence[nn.Module], inputs: torch.Tensor, spec: QuantSpec, *, iters: int,
+def signround_blocks(blocks: Sequence[nn.Module] | nn.ModuleList, inputs: torch.Tensor, spec: QuantSpec, *, iters: int,
                      generator: torch.Generator, lr: float | None = None, batch_size: int = 8,
                      optimizer: str = "sign", tune_clip: bool = True) -> ModelQuant:  # fmt: skip
     """SignRound on ``blocks`` applied in sequence to ``inputs`` (the cached inputs of the first block), in place."""
@@ -218,8 +225,8 @@ def signround_blocks(blocks: Sequence[nn.Module], inputs: torch.Tensor, spec: Qu
 
 
 @torch.no_grad()
-def rtn_blocks(blocks: Sequence[nn.Module], inputs: torch.Tensor, spec: QuantSpec, *, batch_size: int = 8,
-               targets: Sequence[str] | None = None) -> ModelQuant:  # fmt: skip
+def rtn_blocks(blocks: Sequence[nn.Module] | nn.ModuleList, inputs: torch.Tensor, spec: QuantSpec, *,
+               batch_size: int = 8, targets: Sequence[str] | None = None) -> ModelQuant:  # fmt: skip
     """Round-to-nearest on every target Linear of ``blocks`` (in place), with the same block MSEs as SignRound."""
     if len(blocks) < 1:
         raise ValueError("blocks must not be empty")
@@ -228,7 +235,7 @@ def rtn_blocks(blocks: Sequence[nn.Module], inputs: torch.Tensor, spec: QuantSpe
     for blk in blocks:
         y_fp = blk(x_fp)
         for n in linear_targets(blk, targets):
-            lin = blk.get_submodule(n)
+            lin = _linear(blk, n)
             lin.weight.copy_(rtn(lin.weight, spec))
         mse.append(_mse(blk, x_q, y_fp, batch_size))
         x_q = blk(x_q)
@@ -248,3 +255,20 @@ def capture_inputs(model: nn.Module, module: nn.Module, *args: torch.Tensor) -> 
     if not got:
         raise ValueError("the module was not called by the model's forward pass")
     return got[0]
+
+
+@torch.no_grad()
+def block_errors(fp_blocks: Sequence[nn.Module] | nn.ModuleList, q_blocks: Sequence[nn.Module] | nn.ModuleList,
+                 inputs: torch.Tensor, *, batch_size: int = 8) -> np.ndarray:  # fmt: skip
+    """MSE of each quantised block on the quantised chain's inputs vs the full-precision block on the full-precision
+    chain's inputs, both chains started from ``inputs`` (e.g. held-out windows that tuning never saw)."""
+    if len(fp_blocks) != len(q_blocks) or len(fp_blocks) < 1:
+        raise ValueError(f"fp_blocks and q_blocks must be equally long (>= 1), got {len(fp_blocks)}, {len(q_blocks)}")
+    x_fp = x_q = inputs.detach()
+    out = []
+    for f, q in zip(fp_blocks, q_blocks):
+        y_fp = torch.cat([f(x_fp[i:i + batch_size]) for i in range(0, len(x_fp), batch_size)])
+        y_q = torch.cat([q(x_q[i:i + batch_size]) for i in range(0, len(x_q), batch_size)])
+        out.append(float(F.mse_loss(y_q, y_fp)))
+        x_fp, x_q = y_fp, y_q
+    return np.array(out)

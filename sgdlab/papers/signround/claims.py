@@ -31,23 +31,25 @@ def _label(bits: int, g: int) -> str:
 
 def decide_beats_rtn(r: QuantizeResult, tol: Tol) -> Verdict:
     """Per (bits, group size), paired over seeds: the validation-loss difference SignRound - RTN (nats) and the
-    seed's mean over blocks of log(MSE_SignRound / MSE_RTN); each part holds iff mean + k se < 0, fails iff
-    mean - k se > 0. Holds iff every part holds."""
+    seed's mean over blocks of log(MSE_SignRound / MSE_RTN) on held-out windows; each part holds iff mean + k se < 0,
+    fails iff mean - k se > 0. Holds iff every part holds. (The calibration-set MSE ratio is in the note.)"""
     s, q = _m(r, "sign"), _m(r, "rtn")
     parts = {}
     for b, bits in enumerate(r.bits):
         for g, gs in enumerate(r.group_sizes):
             lab = _label(int(bits), int(gs))
             dv = r.val[:, s, b, g] - r.val[:, q, b, g]
-            lr = np.log(r.block_mse[:, s, b, g] / r.block_mse[:, q, b, g]).mean(-1)
+            lr = np.log(r.heldout_mse[:, s, b, g] / r.heldout_mse[:, q, b, g]).mean(-1)
             m, se = _mean_se(dv)
             parts[f"{lab} val"] = Verdict.below(m, 0.0, se, k=tol.k_se)
             m, se = _mean_se(lr)
-            parts[f"{lab} log MSE ratio"] = Verdict.below(m, 0.0, se, k=tol.k_se)
+            parts[f"{lab} log held-out MSE ratio"] = Verdict.below(m, 0.0, se, k=tol.k_se)
     out = Verdict.combine(parts, predicted=0.0)
     mse_ratio = np.exp(np.log(r.block_mse[:, s] / r.block_mse[:, q]).mean(axis=(0, 3)))
+    ho_ratio = np.exp(np.log(r.heldout_mse[:, s] / r.heldout_mse[:, q]).mean(axis=(0, 3)))
     rows = [f"{_label(int(bits), int(gs))}: val RTN {r.val[:, q, b, g].mean():.4f} -> SignRound "
-            f"{r.val[:, s, b, g].mean():.4f}, block MSE x{mse_ratio[b, g]:.3f}"
+            f"{r.val[:, s, b, g].mean():.4f}, block MSE x{ho_ratio[b, g]:.3f} held-out (x{mse_ratio[b, g]:.3f} "
+            "calibration)"
             for b, bits in enumerate(r.bits) for g, gs in enumerate(r.group_sizes)]  # fmt: skip
     out.note = (f"{r.val.shape[0]} seeds; FP val {r.fp_val.mean():.4f} nats/byte; " + "; ".join(rows)
                 + ". Parts: " + out.note)
@@ -85,8 +87,10 @@ def decide_signsgd_vs_adam(r: QuantizeResult, tol: Tol) -> Verdict:
     dv_m, dv_se = _mean_se((r.val[:, s] - r.val[:, a]).reshape(r.val.shape[0], -1).mean(-1))
     per_bits = ", ".join(f"W{int(bits)} x{np.exp(lr[:, b].mean()):.3f}" for b, bits in enumerate(r.bits))
     win = float(np.mean(lr < 0))
+    ho = np.exp(np.log(r.heldout_mse[:, s] / r.heldout_mse[:, a]).mean())
     note = (f"MSE_sign / MSE_Adam (geometric mean) {np.exp(m):.3f} ({per_bits}); signed descent lower in "
-            f"{win:.0%} of the {lr.size} tuned blocks; validation loss sign - Adam {dv_m:+.4f} +- {dv_se:.4f} nats")
+            f"{win:.0%} of the {lr.size} tuned blocks; on held-out windows x{ho:.3f}; validation loss sign - Adam "
+            f"{dv_m:+.4f} +- {dv_se:.4f} nats")
     return Verdict.below(m, 0.0, se, k=tol.k_se, note=note)
 
 
@@ -111,14 +115,14 @@ def decide_gap_grows(r: QuantizeResult, tol: Tol) -> Verdict:
     return out
 
 
-@claim("signround.beats_rtn", paper="signround", expected={"smoke": "inconclusive", "default": "holds",
-                                                            "full": "holds"},
+@claim("signround.beats_rtn", paper="signround", expected={"smoke": "fails", "default": "inconclusive",
+                                                            "full": "inconclusive"},
        experiments=(EXP,), tol=Tol(k_se=3.0), statement="""
     SignRound (V and the clip factors tuned by signed gradient descent on each block's output MSE) beats
     round-to-nearest at W2, W3 and W4 for every group size run (g32 and per-channel at the default scale): the
     quantised model's validation loss and the blocks' output MSE (quantised inputs vs full-precision outputs) are
-    lower, paired over seeds (each trains its own GPT on the stdlib bytes), by 3 se. Fails if either is higher by
-    3 se for any setting.""")
+    lower (the MSE on held-out windows that tuning never saw), paired over seeds (each trains its own GPT on the
+    stdlib bytes), by 3 se. Fails if either is higher by 3 se for any setting.""")
 def beats_rtn(ctx: Context, tol: Tol) -> Verdict:
     return decide_beats_rtn(ctx.result(EXP), tol)
 
@@ -134,8 +138,8 @@ def v_bounded(ctx: Context, tol: Tol) -> Verdict:
     return decide_v_bounded(ctx.result(EXP), ctx.config(EXP), tol)
 
 
-@claim("signround.signsgd_vs_adam", paper="signround", expected={"smoke": "holds", "default": "holds",
-                                                                  "full": "holds"},
+@claim("signround.signsgd_vs_adam", paper="signround", expected={"smoke": "holds", "default": "fails",
+                                                                  "full": "fails"},
        experiments=(EXP,), tol=Tol(k_se=3.0), statement="""
     At equal steps and the same learning-rate schedule (lr = 1/T linearly to 0, best iterate restored), signed
     gradient descent on V and the clip factors reaches a lower block output MSE than Adam: the per-seed mean of
@@ -145,8 +149,7 @@ def signsgd_vs_adam(ctx: Context, tol: Tol) -> Verdict:
     return decide_signsgd_vs_adam(ctx.result(EXP), tol)
 
 
-@claim("signround.rtn_gap_grows", paper="signround", expected={"smoke": "inconclusive", "default": "holds",
-                                                                "full": "holds"},
+@claim("signround.rtn_gap_grows", paper="signround", expected="holds",
        experiments=(EXP,), tol=Tol(k_se=2.0), statement="""
     The gain of SignRound over RTN in validation loss (nats, mean over group sizes) grows as bits fall:
     G(W2) > G(W3) > G(W4), each step by 2 se paired over seeds. Fails if a step goes the other way by 2 se.""")

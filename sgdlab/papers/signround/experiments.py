@@ -43,7 +43,8 @@ class QuantizeConfig:
 def quantize_config(scale: str) -> QuantizeConfig:
     return by_scale(scale,
                     smoke=QuantizeConfig(n_layer=1, n_embd=32, block_size=32, batch_size=8, corpus_bytes=100_000,
-                                         train_steps=60, calib_samples=8, iters=25, val_batches=4, seeds=2),
+                                         train_steps=200, train_lr=1e-2, calib_samples=8, iters=25, val_batches=4,
+                                         seeds=2),
                     default=QuantizeConfig(),
                     full=QuantizeConfig(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=32,
                                         corpus_bytes=20_000_000, train_steps=5000, group_sizes=(32, 64, 128, -1),
@@ -59,6 +60,7 @@ class QuantizeResult:
     fp_val: np.ndarray  # (S,) validation loss of the full-precision model
     val: np.ndarray  # (S, M, B, G) validation loss of the quantised model
     block_mse: np.ndarray  # (S, M, B, G, K) MSE of quantised block k on quantised inputs vs the FP output
+    heldout_mse: np.ndarray  # (S, M, B, G, K) the same on held-out validation windows (never used for tuning)
     v_max: np.ndarray  # (S, M, B, G) max |V| over all weights (0 for RTN)
     v_edges: np.ndarray  # (H + 1,)
     v_hist: np.ndarray  # (S, M, B, G, H) histogram of V over all weights
@@ -80,7 +82,7 @@ def quantize(cfg: QuantizeConfig) -> QuantizeResult:
     from sims.nets.lm_training import train_lm
     from sims.nets.transformer import GPT, GPTConfig, evaluate
     from sims.quant.fake_quant import QuantSpec
-    from sims.quant.signround import capture_inputs, rtn_blocks, signround_blocks
+    from sims.quant.signround import block_errors, capture_inputs, rtn_blocks, signround_blocks
 
     corpus = stdlib_text(cfg.corpus_bytes)
     gcfg = GPTConfig(block_size=cfg.block_size, n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd)
@@ -89,6 +91,7 @@ def quantize(cfg: QuantizeConfig) -> QuantizeResult:
     S, M, B, G, K, T = cfg.seeds, len(METHODS), len(cfg.bits), len(cfg.group_sizes), cfg.n_layer, cfg.iters
     edges = np.linspace(-1.0, 1.0, cfg.v_bins + 1)
     out = {"val": np.full((S, M, B, G), np.nan), "block_mse": np.full((S, M, B, G, K), np.nan),
+           "heldout_mse": np.full((S, M, B, G, K), np.nan),
            "v_max": np.zeros((S, M, B, G)), "v_hist": np.zeros((S, M, B, G, len(edges) - 1)),
            "losses": np.full((S, M, B, G, K, T), np.nan), "best_iter": np.zeros((S, M, B, G, K), dtype=int),
            "tune_seconds": np.zeros((S, M, B, G, K))}  # fmt: skip
@@ -109,6 +112,7 @@ def quantize(cfg: QuantizeConfig) -> QuantizeResult:
         calib, _ = random_batch(corpus.train, cfg.calib_samples, cfg.block_size,
                                 generator=seeding.torch_generator(seed, "calibration"), device=cfg.device)
         x0 = capture_inputs(model, model.blocks[0], calib)
+        xv = capture_inputs(model, model.blocks[0], torch.cat([x for x, _ in val]).to(cfg.device))
         for b, bits in enumerate(cfg.bits):
             for g, gs in enumerate(cfg.group_sizes):
                 spec = QuantSpec(bits, gs, cfg.sym)
@@ -128,7 +132,10 @@ def quantize(cfg: QuantizeConfig) -> QuantizeResult:
                             out["best_iter"][s, m, b, g, k] = t.best_iter
                             out["tune_seconds"][s, m, b, g, k] = t.seconds
                     out["block_mse"][s, m, b, g] = rec.block_mse
+                    out["heldout_mse"][s, m, b, g] = block_errors(model.blocks, q.blocks, xv,
+                                                                  batch_size=cfg.batch_size)
                     out["val"][s, m, b, g] = evaluate(q, val)
     return QuantizeResult(np.array(cfg.bits), np.array(cfg.group_sizes), np.array(METHODS), fp_val, out["val"],
-                          out["block_mse"], out["v_max"], edges, out["v_hist"], out["losses"], out["best_iter"],
-                          out["tune_seconds"], train_val, model.n_params(), corpus.sha256)  # fmt: skip
+                          out["block_mse"], out["heldout_mse"], out["v_max"], edges, out["v_hist"], out["losses"],
+                          out["best_iter"], out["tune_seconds"], train_val, model.n_params(),
+                          corpus.sha256)  # fmt: skip

@@ -31,7 +31,7 @@ def _se(a: np.ndarray) -> np.ndarray:
 @figure("signround_val_vs_bits", paper=PAPER)
 def fig_val_vs_bits(ctx: Context) -> Any:
     """Validation-loss increase of the quantised model over the seed's FP model vs bits (mean +- 2 se over seeds),
-    and the block output MSE (geometric mean over seeds)."""
+    and the block output MSE on held-out windows (geometric mean over seeds)."""
     r = ctx.result(EXP)
     G = len(r.group_sizes)
     fig, axes = style.subplots(1, G + 1, width=3.0 * (G + 1), height=2.9)
@@ -50,12 +50,14 @@ def fig_val_vs_bits(ctx: Context) -> Any:
     ax = axes[G]
     for m, name in enumerate(r.methods):
         for g in range(G):
-            y = r.block_mse[:, m, :, g].mean(-1)
+            y = r.heldout_mse[:, m, :, g].mean(-1)
+            lab = f"{NAMES.get(str(name), str(name)).split(' (')[0]}, {_gname(r.group_sizes[g])}"
             ax.plot(r.bits, np.exp(np.log(y).mean(0)), marker="os^"[g % 3], ls="-" if g == 0 else "--",
-                    color=f"C{m}", label=f"{NAMES.get(str(name), str(name)).split(' (')[0]}, {_gname(r.group_sizes[g])}")
+                    color=f"C{m}", label=lab)  # fmt: skip
     ax.set_yscale("log")
     ax.set_xticks(r.bits)
-    style.label(ax, "weight bits $b$", r"block MSE $\|\tilde f(X_q) - f(X)\|^2$ (mean)", "block output error")
+    style.label(ax, "weight bits $b$", r"block MSE $\|\tilde f(X_q) - f(X)\|^2$ (mean)",
+                "block output error, held-out windows")
     ax.legend(fontsize=5)
     fig.suptitle(_title(ctx), fontsize=8)
     return fig
