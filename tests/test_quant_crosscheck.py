@@ -28,7 +28,7 @@ from torch import nn
 from sims.quant.fake_quant import QuantSpec, fake_quant, rtn
 from sims.quant.signround import QuantLinear, tune_block
 
-BITS = (1, 2, 3, 4, 8)
+BITS = tuple(range(1, 9))
 GROUPS = (32, 64, 128, -1)
 
 
