@@ -77,6 +77,7 @@ def quantize(cfg: QuantizeConfig) -> QuantizeResult:
     """Per seed (init, batches, calibration windows and tuning minibatches from separate streams): train, then
     quantise a copy of the model per (method, bits, group size) and measure block MSEs and the validation loss."""
     import torch
+    from tqdm.auto import tqdm
 
     from sims.data.stdlib_text import fixed_batches, random_batch, stdlib_text
     from sims.nets.lm_training import train_lm
@@ -97,6 +98,7 @@ def quantize(cfg: QuantizeConfig) -> QuantizeResult:
            "tune_seconds": np.zeros((S, M, B, G, K))}  # fmt: skip
     fp_val = np.empty(S)
     train_val = np.empty(S)
+    bar = tqdm(total=S * B * G, desc="signround.quantize", leave=False)
     for s in range(S):
         seed = cfg.seed + s
         model = GPT(gcfg, generator=seeding.torch_generator(seed, "init"), device=cfg.device)
@@ -135,6 +137,8 @@ def quantize(cfg: QuantizeConfig) -> QuantizeResult:
                     out["heldout_mse"][s, m, b, g] = block_errors(model.blocks, q.blocks, xv,
                                                                   batch_size=cfg.batch_size)
                     out["val"][s, m, b, g] = evaluate(q, val)
+                bar.update()
+    bar.close()
     return QuantizeResult(np.array(cfg.bits), np.array(cfg.group_sizes), np.array(METHODS), fp_val, out["val"],
                           out["block_mse"], out["heldout_mse"], out["v_max"], edges, out["v_hist"], out["losses"],
                           out["best_iter"], out["tune_seconds"], train_val, model.n_params(),
