@@ -28,8 +28,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from sims.heavy_tail import Quadratic, euler_chain  # noqa: E402
-from sims.stable import rotational_stable, symmetric_stable  # noqa: E402
+from sims.heavy_tails.euler_chain import Quadratic, euler_chain  # noqa: E402
+from sims.noise.stable import rotational_stable, symmetric_stable  # noqa: E402
 
 
 def _sync(device: str) -> None:

@@ -23,9 +23,9 @@
 # Euler chain $\theta_{k+1} = \theta_k - \eta\nabla F(\theta_k) + \sigma\eta^{1/\alpha}\xi_k$.
 #
 # **How.** On quadratics everything is exact: the stationary laws of the SDE and of the Euler chain are
-# $\alpha$-stable with known scales (`theory.heavy_tail`), their absolute moments have closed forms
-# (`theory.stable`), and the GSZ tail index is the root of a moment equation solved by quadrature
-# (`theory.tail_index`). Simulations (`sims.stable`, `sims.heavy_tail`; R runs in one tensor) are checked against
+# $\alpha$-stable with known scales (`theory.heavy_tails.levy_ou`), their absolute moments have closed forms
+# (`theory.heavy_tails.stable`), and the GSZ tail index is the root of a moment equation solved by quadrature
+# (`theory.heavy_tails.gsz`). Simulations (`sims.noise.stable`, `sims.heavy_tails`; R runs in one tensor) are checked against
 # them. Scales are measured through the empirical characteristic function, which is bounded, so its standard error
 # exists for every $\alpha$; variance-based statistics would be meaningless for $\alpha < 2$.
 #
@@ -35,9 +35,9 @@
 import numpy as np
 
 from sgdlab.notebook import Session
-from theory import heavy_tail as HT
-from theory import stable as ST
-from theory import tail_index as TI
+from theory.heavy_tails import gsz as TI
+from theory.heavy_tails import levy_ou as HT
+from theory.heavy_tails import stable as ST
 
 nb = Session("heavy_tail")
 print("scale:", nb.scale)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sims.heavy_tail_nn import MLPShape, cross_entropy_per_run, noisy_gd
+from sims.heavy_tails.noisy_mlp import MLPShape, cross_entropy_per_run, noisy_gd
 
 
 def _data(seed: int) -> tuple[torch.Tensor, ...]:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from sims.heavy_tail import LeastSquares, euler_chain, gsz_online_sgd
-from theory.heavy_tail import euler_stationary_scale, least_squares_quadratic
-from theory.stable import char_fn
+from sims.heavy_tails.euler_chain import LeastSquares, euler_chain
+from sims.heavy_tails.gsz_sgd import gsz_online_sgd
+from theory.heavy_tails.levy_ou import euler_stationary_scale, least_squares_quadratic
+from theory.heavy_tails.stable import char_fn
 
 
 def _gen(seed: int) -> torch.Generator:

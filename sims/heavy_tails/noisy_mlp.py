@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from sims.stable import rotational_stable
+from sims.heavy_tails.euler_chain import check_count
+from sims.noise.stable import check_real, rotational_stable
+from sims.runs import check_max_norm
 
 
 @dataclass(frozen=True)
@@ -106,17 +108,29 @@ def noisy_gd(
 
     Raises ValueError for alpha outside (0, 2], sigma < 0, eta <= 0. A run is diverged once its loss or parameters are
     non-finite or ||theta|| > max_norm; it is frozen and excluded (NaN) from the averages."""
+    if theta0.ndim != 2 or theta0.shape[1] != shape.n_params or theta0.shape[0] < 1:
+        raise ValueError(f"theta0 must be (R, {shape.n_params}) for {shape.sizes}, got {tuple(theta0.shape)}")
+    for name, X, y in (("train", Xtr, ytr), ("test", Xte, yte)):
+        if X.ndim != 2 or X.shape[1] != shape.sizes[0] or y.shape != (X.shape[0],) or X.shape[0] < 1:
+            raise ValueError(f"{name} data must be X (n, {shape.sizes[0]}) and y (n,), got {tuple(X.shape)}, "
+                             f"{tuple(y.shape)}")
+        if not bool(torch.isfinite(X).all()):
+            raise ValueError(f"{name} inputs X must be finite")
+        if y.dtype != torch.long or bool(((y < 0) | (y >= shape.sizes[-1])).any()):
+            raise ValueError(f"{name} labels y must be integers in [0, {shape.sizes[-1]})")
     R = theta0.shape[0]
     if len(alpha) != R or len(sigma) != R:
         raise ValueError(f"alpha and sigma must have one entry per run ({R}), got {len(alpha)} and {len(sigma)}")
-    if any(not (0.0 < a <= 2.0) for a in alpha):
+    if any(not (0.0 < check_real(a, "alpha") <= 2.0) for a in alpha):
         raise ValueError(f"alpha must lie in (0, 2], got {sorted(set(alpha))}")
-    if any(not (s >= 0.0 and math.isfinite(s)) for s in sigma):
+    if any(not check_real(s, "sigma") >= 0.0 for s in sigma):
         raise ValueError(f"sigma must be >= 0, got {sorted(set(sigma))}")
-    if not (eta > 0 and math.isfinite(eta)):
+    if not check_real(eta, "eta") > 0:
         raise ValueError(f"eta must be > 0, got {eta!r}")
-    if not 1 <= avg_last <= steps:
-        raise ValueError(f"avg_last must lie in [1, steps] = [1, {steps}], got {avg_last!r}")
+    check_count(steps, "steps")
+    check_count(avg_last, "avg_last", high=steps)
+    check_count(trace_every, "trace_every")
+    max_norm = check_max_norm(max_norm)
     dev, dt = theta0.device, theta0.dtype
     P = theta0.shape[1]
     scale = torch.tensor([s * eta ** (1.0 / a) for a, s in zip(alpha, sigma)], device=dev, dtype=dt).unsqueeze(1)

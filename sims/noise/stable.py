@@ -8,22 +8,50 @@ scipy.stats.levy_stable(alpha, 0, scale=scale) is the scalar reference (beta = 0
 from __future__ import annotations
 
 import math
+import numbers
+from typing import Any
 
 import torch
 
+MAX_SAMPLES = 2**34  # refuse shapes beyond ~1.7e10 entries (over 128 GiB in float64) instead of failing in malloc
 
-def _check_alpha(alpha: float, high: float = 2.0, name: str = "alpha") -> float:
-    a = float(alpha)
-    if not (math.isfinite(a) and 0.0 < a <= high):
+
+def check_real(value: Any, name: str) -> float:
+    """``value`` as a finite float; a ValueError naming it for strings, booleans, None, NaN and +-inf."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def check_alpha(alpha: float, high: float = 2.0, name: str = "alpha") -> float:
+    """``alpha`` as a float in (0, high]; a ValueError naming it otherwise."""
+    a = check_real(alpha, name)
+    if not 0.0 < a <= high:
         raise ValueError(f"{name} must lie in (0, {high:g}], got {alpha!r}")
     return a
 
 
 def _check_scale(scale: float) -> float:
-    c = float(scale)
-    if not (math.isfinite(c) and c >= 0.0):
+    c = check_real(scale, "scale")
+    if c < 0.0:
         raise ValueError(f"scale must be >= 0 and finite, got {scale!r}")
     return c
+
+
+def check_shape(shape: Any) -> tuple[int, ...]:
+    """A tuple of non-negative ints with at most MAX_SAMPLES entries in all."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(f"shape must be a tuple of non-negative integers, got {shape!r}") from None
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0 for n in dims):
+        raise ValueError(f"shape must be a tuple of non-negative integers, got {shape!r}")
+    if math.prod(int(n) for n in dims) > MAX_SAMPLES:
+        raise ValueError(f"shape {dims} asks for more than {MAX_SAMPLES} samples: refused")
+    return tuple(int(n) for n in dims)
 
 
 def _uniform_angle(shape: tuple[int, ...], lo: float, hi: float, generator: torch.Generator | None,
@@ -58,9 +86,9 @@ def symmetric_stable(
     Nothing is clipped: for small alpha in float32 a sample can overflow to +-inf, which callers must detect and
     report (the chains in sims.heavy_tail flag such runs as diverged). The uniforms are kept inside (eps, 1 - eps)
     of the dtype, so float32 resolves the far tail only down to probabilities ~1e-7 (float64: ~1e-16)."""
-    a = _check_alpha(alpha)
+    a = check_alpha(alpha)
     c = _check_scale(scale)
-    shape = tuple(shape)
+    shape = check_shape(shape)
     V = _uniform_angle(shape, -math.pi / 2, math.pi / 2, generator, device, dtype)
     W = _exponential(shape, generator, device, dtype)
     if a == 1.0:
@@ -85,8 +113,8 @@ def positive_stable(
         U ~ U(0, pi), W ~ Exp(1),  A = sin(a U) / sin(U)^(1/a) * (sin((1 - a) U) / W)^((1 - a) / a).
 
     a = 1 is the point mass A = 1."""
-    a = _check_alpha(a, high=1.0, name="a")
-    shape = tuple(shape)
+    a = check_alpha(a, high=1.0, name="a")
+    shape = check_shape(shape)
     if a == 1.0:
         return torch.ones(shape, device=device, dtype=dtype)
     U = _uniform_angle(shape, 0.0, math.pi, generator, device, dtype)
@@ -107,9 +135,9 @@ def rotational_stable(
 
     Sub-Gaussian construction X = scale sqrt(A) G, G ~ N(0, 2 I_d), A ~ positive_stable(alpha/2) (one A per vector):
     E exp(i<u, X>) = E exp(-A scale^2 ||u||^2) = exp(-(scale ||u||)^alpha). d = 1 reproduces symmetric_stable's law."""
-    a = _check_alpha(alpha)
+    a = check_alpha(alpha)
     c = _check_scale(scale)
-    shape = tuple(shape)
+    shape = check_shape(shape)
     if len(shape) == 0:
         raise ValueError("shape must have at least one dimension (the last one is d)")
     G = torch.randn(shape, generator=generator, device=device, dtype=dtype)
