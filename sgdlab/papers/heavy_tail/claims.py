@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from sgdlab import Context, Tol, Verdict, claim, seeding
+from sgdlab.papers.heavy_tail import experiments as E
 from sgdlab.papers.heavy_tail.experiments import PAPER, w1_robust_sweep
 from theory.heavy_tails import stable as ST
 from theory.heavy_tails.fits import parabola_vertex
@@ -109,7 +110,7 @@ and the linear extrapolation to eta = 0 through the two smallest eta match the S
 It fails if the chain's scale does not approach the SDE's (a wrong noise exponent, e.g. sqrt(eta) instead of
 eta^(1/alpha), moves the limit) even where the Euler part holds.""")
 def euler_to_sde(ctx: Context, tol: Tol) -> Verdict:
-    return decide_euler_to_sde(ctx.result("heavy_tail.euler_sde"), tol)
+    return decide_euler_to_sde(E.euler_sde_sweep(ctx), tol)
 
 
 def _median_slope(r: Any, i: int, fit_from: int, n_boot: int, seed: int) -> tuple[float, float, np.ndarray]:
@@ -134,7 +135,7 @@ like T^(2/alpha - 1) (log-log slope within 4 bootstrap se of 2/alpha - 1 and abo
 |theta - theta_hat|^p with p < alpha/2 converges to the closed form c^p 2^p Gamma((1+p)/2) Gamma(1 - p/alpha) /
 (sqrt(pi) Gamma(1 - p/2)) (4 se); at alpha = 2 the squared loss settles at 2 c^2 (4 se).""")
 def sq_loss_unstable(ctx: Context, tol: Tol) -> Verdict:
-    r = ctx.result("heavy_tail.sq_loss")
+    r = E.sq_loss_sweep(ctx)
     cfg = ctx.config("heavy_tail.sq_loss")
     parts: dict[str, Verdict] = {}
     p = float(r["p"])
@@ -167,7 +168,7 @@ bias), shows an interior minimum for large lam (both ends above the minimum by 4
 parabola vertex of the simulated curve matches the vertex of the same fit through the exact values (4 se), which lies
 within half a grid step of alpha*.""")
 def non_monotone_claim(ctx: Context, tol: Tol) -> Verdict:
-    r = ctx.result("heavy_tail.non_monotone")
+    r = E.non_monotone_sweep(ctx)
     parts: dict[str, Verdict] = {}
     al = r["alphas"]
     zmax = 0.0
@@ -298,7 +299,7 @@ alternatives only when 4 se <= 5% of the root (k >= 6400 tail samples: full scal
 2e4 runs) 4 se is about +-28%, so that part is inconclusive there. It fails if a Hill estimate is more than 4 se from
 its root, or if it fits a +-10% alternative as well as the root where the resolution suffices.""")
 def gsz_tail_index(ctx: Context, tol: Tol) -> Verdict:
-    return decide_gsz(ctx.result("heavy_tail.gsz"), tol)
+    return decide_gsz(E.gsz_sweep(ctx), tol)
 
 
 def decide_nn(r: Any, tol: Tol) -> Verdict:
@@ -352,4 +353,4 @@ the dependence on alpha is non-monotone, shown by an interior extreme over alpha
 4 se) or by slopes in alpha of opposite signs (each 4 se from zero) at two sigmas. It fails if the log-gap is monotone
 in alpha with the same sign at every sigma (4 se), and is inconclusive when the seeds do not resolve either.""")
 def nn_gap_alpha(ctx: Context, tol: Tol) -> Verdict:
-    return decide_nn(ctx.result("heavy_tail.nn"), tol)
+    return decide_nn(E.nn_sweep(ctx), tol)

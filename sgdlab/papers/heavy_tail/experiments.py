@@ -39,6 +39,20 @@ def _cos_observable(t: float) -> Any:
     return obs
 
 
+def grid_sweep(ctx: Any, name: str, field: str, concat: dict[str, int]) -> dict[str, Any]:
+    """Experiment ``name``'s grid along config ``field`` (a tuple) as a sweep of one-value points through
+    ``ctx.sweep`` (independent configs: they can run on an executor), reassembled: the keys in ``concat`` are
+    concatenated along the given axis, the others are taken from the first point. Each point draws from streams named
+    after its own grid value, so the reassembled grid equals the whole-grid run."""
+    cfg = ctx.config(name)
+    values = getattr(cfg, field)
+    pts = ctx.sweep(name, [replace(cfg, **{field: (v,)}) for v in values], desc=f"{name}: {field}")
+    out = dict(pts[0])
+    for key, axis in concat.items():
+        out[key] = np.concatenate([np.atleast_1d(np.asarray(p[key])) for p in pts], axis=axis)
+    return out
+
+
 # experiment: the sampler against the characteristic function and scipy.stats.levy_stable
 @dataclass(frozen=True)
 class SamplerConfig:
@@ -438,11 +452,8 @@ def w1_robust(cfg: W1RobustConfig) -> dict[str, Any]:
 
 
 def w1_robust_sweep(ctx: Any) -> dict[str, Any]:
-    """The w1_robust grid as a sweep of one-alpha points (each point an independent config), concatenated."""
-    cfg = ctx.config("heavy_tail.w1_robust")
-    pts = ctx.sweep("heavy_tail.w1_robust", [replace(cfg, alphas=(a,)) for a in cfg.alphas], desc="w1_robust: alpha")
-    return {"alphas": np.asarray(cfg.alphas), "ns": np.asarray(cfg.ns),
-            "D": np.concatenate([p["D"] for p in pts]), "diverged": np.concatenate([p["diverged"] for p in pts])}
+    """The w1_robust grid as a sweep over alpha."""
+    return grid_sweep(ctx, "heavy_tail.w1_robust", "alphas", {"alphas": 0, "D": 0, "diverged": 0})
 
 
 # experiment: Gurbuzbalaban-Simsekli-Zhu tail index of online SGD
@@ -453,14 +464,13 @@ class GSZConfig:
     runs: int = 20_000
     relax: float = 15.0  # steps = relax / |E log ||M e_1|||: the tail needs many contraction times to fill in
     tail_frac: float = 0.01
-    curve_points: int = 14  # exact root curves for the figure
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float64"
 
 
 def gsz_config(scale: str) -> GSZConfig:
-    return by_scale(scale, smoke=GSZConfig(runs=5000, relax=12.0, curve_points=5), default=GSZConfig(),
+    return by_scale(scale, smoke=GSZConfig(runs=5000, relax=12.0), default=GSZConfig(),
                     full=GSZConfig(runs=2_000_000, relax=40.0, tail_frac=0.002))
 
 
@@ -490,13 +500,7 @@ def gsz(cfg: GSZConfig) -> dict[str, Any]:
         div.append(res.diverged_fraction)
         srt = np.sort(nx)[::-1]
         surv.append(srt[np.unique(np.logspace(0, math.log10(srt.size), 40).astype(int)) - 1])
-    curves = {}
-    for b in sorted({c[0] for c in cfg.configs}):  # exact root curves for the figure (cached with the result)
-        m = cfg.curve_points
-        ee = np.linspace(0.10, 0.178, m) if b == 1 else np.linspace(0.17, 0.30, max(3, m // 2))
-        curves[f"curve_eta_b{b}"] = ee
-        curves[f"curve_root_b{b}"] = np.array([GSZ.gsz_tail_index(e, b, cfg.d) for e in ee])
-    return {**curves, "b": np.array([c[0] for c in cfg.configs]), "eta": np.array([c[1] for c in cfg.configs]),
+    return {"b": np.array([c[0] for c in cfg.configs]), "eta": np.array([c[1] for c in cfg.configs]),
             "hill": np.array(est), "hill_se": np.array(est_se), "root": np.array(root), "diverged": np.array(div),
             "k": np.array(k_used), "steps": np.array(steps_used), "surv_x": np.array(surv), "R": cfg.runs}
 
@@ -506,7 +510,7 @@ def gsz(cfg: GSZConfig) -> dict[str, Any]:
 class NNConfig:
     alphas: tuple[float, ...] = (1.6, 1.7, 1.8, 1.9, 2.0)
     sigmas: tuple[float, ...] = (0.01, 0.03, 0.1)
-    seeds: int = 3
+    seeds: int = 8
     hidden: int = 32
     n_train: int = 256
     eta: float = 0.5
@@ -540,15 +544,44 @@ def nn(cfg: NNConfig) -> dict[str, Any]:
     Xtr, Xte = to(X[tr] / 16.0, dt), to(X[te] / 16.0, dt)
     ytr, yte = to(y[tr], torch.long), to(y[te], torch.long)
     shape = MLPShape((64, cfg.hidden, 10))
-    grid = [(a, s, k) for a in cfg.alphas for s in cfg.sigmas for k in range(cfg.seeds)]
+    grid = [(a, k) for a in cfg.alphas for k in range(cfg.seeds)]
     theta0 = torch.cat([shape.init(1, generator=seeding.torch_generator(cfg.seed + k, "init", cfg.device),
-                                   device=cfg.device, dtype=dt) for _, _, k in grid])
-    res = noisy_gd(shape, theta0, Xtr, ytr, Xte, yte, alpha=tuple(a for a, _, _ in grid),
-                   sigma=tuple(s for _, s, _ in grid), eta=cfg.eta, steps=cfg.steps,
-                   generator=seeding.torch_generator(cfg.seed, "noise", cfg.device), avg_last=cfg.avg_last,
-                   progress=None)
-    shp = (len(cfg.alphas), len(cfg.sigmas), cfg.seeds)
-    f = lambda t: t.detach().cpu().double().numpy().reshape(shp)
-    return {"alphas": np.asarray(cfg.alphas), "sigmas": np.asarray(cfg.sigmas), "gap": f(res.gap),
-            "train_loss": f(res.train_loss), "test_loss": f(res.test_loss), "test_acc": f(res.test_acc),
-            "train_acc": f(res.train_acc), "diverged": f(res.diverged.double())}
+                                   device=cfg.device, dtype=dt) for _, k in grid])
+    shp = (len(cfg.alphas), 1, cfg.seeds)
+    outs: dict[str, list[np.ndarray]] = {k: [] for k in ("gap", "train_loss", "test_loss", "test_acc", "train_acc",
+                                                         "diverged")}
+    for s_ in cfg.sigmas:  # one noise stream per sigma: a sweep over sigma gives the same numbers
+        res = noisy_gd(shape, theta0, Xtr, ytr, Xte, yte, alpha=tuple(a for a, _ in grid),
+                       sigma=(float(s_),) * len(grid), eta=cfg.eta, steps=cfg.steps,
+                       generator=seeding.torch_generator(cfg.seed, f"noise-sigma{s_}", cfg.device),
+                       avg_last=cfg.avg_last, progress=None)
+        for key, t in (("gap", res.gap), ("train_loss", res.train_loss), ("test_loss", res.test_loss),
+                       ("test_acc", res.test_acc), ("train_acc", res.train_acc), ("diverged", res.diverged)):
+            outs[key].append(t.detach().cpu().double().numpy().reshape(shp))
+    f = {k: np.concatenate(v, axis=1) for k, v in outs.items()}
+    return {"alphas": np.asarray(cfg.alphas), "sigmas": np.asarray(cfg.sigmas), **f}
+
+
+# the grids as sweeps of independent points (what claims and figures read)
+def euler_sde_sweep(ctx: Any) -> dict[str, Any]:
+    return grid_sweep(ctx, "heavy_tail.euler_sde", "alphas",
+                      {k: 0 for k in ("alphas", "sde", "scale", "scale_se", "euler", "diverged")})
+
+
+def sq_loss_sweep(ctx: Any) -> dict[str, Any]:
+    return grid_sweep(ctx, "heavy_tail.sq_loss", "alphas", {k: 0 for k in ("alphas", "sq", "pw", "diverged", "scale")})
+
+
+def non_monotone_sweep(ctx: Any) -> dict[str, Any]:
+    keys = ("lams", "alpha_star", "interior", "mean_abs", "mean_abs_se", "euler", "ou", "diverged")
+    return grid_sweep(ctx, "heavy_tail.non_monotone", "lams", {k: 0 for k in keys})
+
+
+def gsz_sweep(ctx: Any) -> dict[str, Any]:
+    keys = ("b", "eta", "hill", "hill_se", "root", "diverged", "k", "steps", "surv_x")
+    return grid_sweep(ctx, "heavy_tail.gsz", "configs", {k: 0 for k in keys})
+
+
+def nn_sweep(ctx: Any) -> dict[str, Any]:
+    keys = ("gap", "train_loss", "test_loss", "test_acc", "train_acc", "diverged")
+    return grid_sweep(ctx, "heavy_tail.nn", "sigmas", {"sigmas": 0, **{k: 1 for k in keys}})

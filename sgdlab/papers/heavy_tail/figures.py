@@ -9,7 +9,9 @@ import numpy as np
 from scipy import special
 
 from sgdlab import Context, figure, style
+from sgdlab.papers.heavy_tail import experiments as E
 from sgdlab.papers.heavy_tail.experiments import PAPER
+from theory.heavy_tails import gsz as GSZ
 from theory.heavy_tails import levy_ou as HT
 from theory.heavy_tails import stable as ST
 
@@ -44,7 +46,7 @@ def fig_sampler(ctx: Context) -> Any:
 
 @figure("heavy_tail_euler_sde", paper=PAPER)
 def fig_euler(ctx: Context) -> Any:
-    r = ctx.result("heavy_tail.euler_sde")
+    r = E.euler_sde_sweep(ctx)
     cfg = ctx.config("heavy_tail.euler_sde")
     fig, ax = style.subplots(1, 1, width=3.6, height=2.8)
     ee = np.logspace(math.log10(min(r["eta"]) / 2), math.log10(max(r["eta"]) * 1.1), 100)
@@ -63,7 +65,7 @@ def fig_euler(ctx: Context) -> Any:
 
 @figure("heavy_tail_sq_loss", paper=PAPER)
 def fig_sq_loss(ctx: Context) -> Any:
-    r = ctx.result("heavy_tail.sq_loss")
+    r = E.sq_loss_sweep(ctx)
     fig, axes = style.subplots(1, 2, width=7.0, height=2.8)
     T = r["T"]
     for i, a in enumerate(r["alphas"]):
@@ -87,7 +89,7 @@ def fig_sq_loss(ctx: Context) -> Any:
 
 @figure("heavy_tail_non_monotone", paper=PAPER)
 def fig_non_monotone(ctx: Context) -> Any:
-    r = ctx.result("heavy_tail.non_monotone")
+    r = E.non_monotone_sweep(ctx)
     cfg = ctx.config("heavy_tail.non_monotone")
     fig, ax = style.subplots(1, 1, width=3.8, height=2.9)
     aa = np.linspace(1.05, 2.0, 200)
@@ -109,9 +111,14 @@ def fig_non_monotone(ctx: Context) -> Any:
 @figure("heavy_tail_w1", paper=PAPER)
 def fig_w1(ctx: Context) -> Any:
     r = ctx.result("heavy_tail.w1")
-    fig, ax = style.subplots(1, 1, width=3.8, height=2.9)
+    cfg = ctx.config("heavy_tail.w1")
+    rr = E.w1_robust_sweep(ctx)
+    cr = ctx.config("heavy_tail.w1_robust")
+    fig, axes = style.subplots(1, 2, width=7.4, height=2.9)
+    ax = axes[0]
     ns = r["ns"]
-    for j in range(min(6, r["D"].shape[0])):
+    shown = min(6, r["D"].shape[0])
+    for j in range(shown):
         col = style.PALETTE[j % len(style.PALETTE)]
         ax.plot(ns, ns * r["D"][j], "o-", color=col, ms=3, lw=1.0)
         ax.plot(ns, ns * r["bound"][j], "--", color=col, lw=0.8)
@@ -122,23 +129,35 @@ def fig_w1(ctx: Context) -> Any:
     ax.set_xscale("log")
     ax.set_yscale("log")
     style.label(ax, "dataset size $n$", r"$n\,E\|\theta-\theta'\|$ (solid), $n\times$bound (dashed)",
-                r"$W_1 \leq E\|\theta-\theta'\| = O(1/n)$, 6 data replicates")
+                rf"least squares, $\alpha={cfg.alpha:g}$, {shown} of {r['D'].shape[0]} data replicates")
+    ax = axes[1]
+    nr = np.asarray(rr["ns"], dtype=float)
+    for ai, a in enumerate(rr["alphas"]):
+        x = nr * rr["D"][ai]
+        ax.errorbar(nr, x.mean(0), yerr=SE_BARS * x.std(0, ddof=1) / math.sqrt(x.shape[0]), fmt="o-", ms=3,
+                    lw=1.0, color=style.PALETTE[ai % len(style.PALETTE)], label=rf"$\alpha={a:g}$")
+    ax.set_xscale("log")
+    ax.legend(ncol=2)
+    style.label(ax, "dataset size $n$", r"$n\,E\|\theta-\theta'\|$ (mean over replicates)",
+                rf"pseudo-Huber ($\delta={cr.delta:g}$) + ridge ($\mu={cr.mu:g}$), {cr.replicates} replicates")
     return fig
 
 
 @figure("heavy_tail_gsz", paper=PAPER)
 def fig_gsz(ctx: Context) -> Any:
-    r = ctx.result("heavy_tail.gsz")
+    r = E.gsz_sweep(ctx)
     cfg = ctx.config("heavy_tail.gsz")
     fig, axes = style.subplots(1, 2, width=7.0, height=2.8)
     for bi, b in enumerate(sorted(set(r["b"].tolist()))):
         col = style.PALETTE[bi]
-        ee, roots = r[f"curve_eta_b{b}"], r[f"curve_root_b{b}"]
+        etas = r["eta"][r["b"] == b]
+        ee = np.linspace(0.10, 0.178, 14) if b == 1 else np.linspace(max(0.1, etas.min() - 0.02), etas.max() + 0.05, 7)
+        roots = np.array([GSZ.gsz_tail_index(float(e), b, cfg.d) for e in ee])  # exact root curve (theory)
         axes[0].plot(ee, np.where(np.isfinite(roots), roots, np.nan), color=col, lw=1.0, label=f"root, $b={b}$")
         sel = r["b"] == b
         axes[0].errorbar(r["eta"][sel], r["hill"][sel], yerr=SE_BARS * r["hill_se"][sel], fmt="o", color=col, ms=3,
                          label=f"Hill, $b={b}$")
-    axes[0].set_ylim(0, 16)
+    axes[0].set_ylim(0, 1.15 * float(np.max(r["root"])))
     axes[0].legend()
     style.label(axes[0], r"step size $\eta$", r"tail index $\alpha$", rf"online SGD, $d={cfg.d}$")
     for i in range(r["b"].size):
@@ -153,7 +172,7 @@ def fig_gsz(ctx: Context) -> Any:
 
 @figure("heavy_tail_nn_gap", paper=PAPER)
 def fig_nn(ctx: Context) -> Any:
-    r = ctx.result("heavy_tail.nn")
+    r = E.nn_sweep(ctx)
     fig, axes = style.subplots(1, 2, width=7.0, height=2.8)
     for si, s in enumerate(r["sigmas"]):
         col = style.PALETTE[si]
