@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from .provenance import REPO_ROOT
-from .store import META, Result, atomic_write_bytes, normalise, pack
-
-RESULTS_DIR = REPO_ROOT / "results"
+from . import paths
+from .store import META, Result, atomic_write_bytes, checksum, normalise, pack
 
 
 def write_bundle(out_dir: str | Path, name: str, outputs: dict[str, Any], meta: dict[str, Any]) -> Path:
     """Write ``<out_dir>/<name>/{arrays.npz,meta.json}``; returns the bundle folder."""
     folder = Path(out_dir) / name
-    atomic_write_bytes(folder / "arrays.npz", pack(normalise(outputs), {"experiment": name}))
+    data = normalise(outputs)
+    meta = {**meta, "checksum": checksum(data)}
+    atomic_write_bytes(folder / "arrays.npz", pack(data, {"experiment": name}))
     atomic_write_bytes(folder / "meta.json", (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode())
     return folder
 
@@ -34,10 +34,15 @@ def load_bundle(folder: str | Path) -> Result:
     meta = json.loads((folder / "meta.json").read_text())
     with np.load(folder / "arrays.npz", allow_pickle=False) as z:
         data = normalise({k: z[k] for k in z.files if k != META})
+    if "checksum" in meta and meta["checksum"] != checksum(data):
+        raise ValueError(f"bundle {folder}: its arrays do not match the checksum in meta.json (edited or corrupted)")
     return Result(data, meta)
 
 
 def committed_bundle(name: str) -> Result | None:
-    """The bundle committed under results/<name>/, if there is one."""
-    folder = RESULTS_DIR / name
+    """The bundle committed under results/<name>/ of the suite's checkout, if there is one."""
+    root = paths.results_dir()
+    if root is None:
+        return None
+    folder = root / name
     return load_bundle(folder) if (folder / "meta.json").exists() else None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +14,27 @@ from tqdm.auto import tqdm
 
 from . import overrides as ov
 from .executors import batches, process_executor
-from .registry import REGISTRY
+from .registry import REGISTRY, discover_papers
 from .specs import Experiment, check_scale
 from .store import Result, ResultStore, compute
 
 __all__ = ["Context", "process_executor"]
+
+log = logging.getLogger("sgdlab.context")
+_FELL_BACK: set[str] = set()
+
+
+def _available(device: str) -> bool:
+    """Whether torch can use ``device`` here (imports torch only for a non-cpu device)."""
+    if device == "cpu":
+        return True
+    from sims.runs import parse_device
+
+    try:
+        parse_device(device)
+        return True
+    except ValueError:
+        return False
 
 
 def _compute_batch(items: list[tuple[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -60,8 +78,10 @@ class Context:
 
     def validate_overrides(self) -> None:
         """Check every override now (unknown experiments or fields, wrong types), before anything runs."""
+        found = discover_papers()
         for target in self.overrides:
-            REGISTRY.load_paper(target.split(".", 1)[0])
+            if target.split(".", 1)[0] in found:
+                REGISTRY.load_paper(target.split(".", 1)[0])
         ov.validate(self.overrides, REGISTRY.experiments, lambda n: REGISTRY.experiment(n).config(self.scale))
 
     def experiment(self, name: str) -> Experiment:
@@ -73,6 +93,12 @@ class Context:
         fields = {f.name for f in dataclasses.fields(cfg)}
         if self.device is not None and "device" in fields:
             cfg = dataclasses.replace(cfg, device=self.device)
+        elif "device" in fields and not _available(str(cfg.device)):
+            if name not in _FELL_BACK:
+                _FELL_BACK.add(name)
+                log.warning("%s: its %s config asks for device %r, which this machine does not have: running on the "
+                            "cpu instead (pass --device to choose)", name, self.scale, cfg.device)  # fmt: skip
+            cfg = dataclasses.replace(cfg, device="cpu")
         cfg = ov.apply(cfg, ov.for_experiment(self.overrides, name), name=name, strict=False)
         bad = set(changes) - fields
         if bad:
@@ -108,9 +134,30 @@ class Context:
             cfg = self.config(name, **changes)
         elif changes:
             cfg = dataclasses.replace(cfg, **changes)
-        r = self.store.get_or_run(exp, cfg, force=self._force_once(exp, cfg))
+        r = self._bundle(exp, cfg)
+        if r is None:
+            r = self.store.get_or_run(exp, cfg, force=self._force_once(exp, cfg))
         self._seen(r)
         return self.store.typed(exp, r)
+
+    def _bundle(self, exp: Experiment, cfg: Any) -> Result | None:
+        """At the full scale, a committed GPU bundle (results/<name>/) computed for this config (the device aside)
+        is used instead of recomputing, and the log says so."""
+        if self.scale != "full" or self.force:
+            return None
+        from .bundle import committed_bundle
+        from .provenance import config_dict
+
+        b = committed_bundle(exp.name)
+        if b is None:
+            return None
+        strip = lambda d: {k: v for k, v in d.items() if k != "device"}  # noqa: E731
+        if strip(json.loads(json.dumps(config_dict(cfg)))) != strip(b.meta.get("config", {})):
+            log.warning("%s: the committed bundle was computed for another config; recomputing", exp.name)
+            return None
+        log.warning("%s: using the committed bundle results/%s (computed on %s, %s)", exp.name, exp.name,
+                    b.meta.get("device", "?"), b.meta.get("finished_utc", "?"))  # fmt: skip
+        return b
 
     def sweep(self, name: str, configs: Sequence[Any], *, desc: str | None = None) -> list[Any]:
         """Results for every config, in order. Finished points are loaded; the missing ones run on the executor in

@@ -1,4 +1,5 @@
-"""Rendering registered figures to figures/<paper>/<name>.{png,pdf}."""
+"""Rendering registered figures to <out>/<paper>/<name>.{png,pdf} (the committed figures/ only for the default
+scale and configs of the suite's own checkout: see :mod:`sgdlab.paths`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ from matplotlib.figure import Figure
 
 from . import style
 from .context import Context
-from .provenance import REPO_ROOT
-from .registry import FigureSpec
-
-FIGURES_DIR = REPO_ROOT / "figures"
+from .specs import FigureSpec
 
 
 def draw(spec: FigureSpec, ctx: Context) -> Figure:
@@ -24,15 +22,10 @@ def draw(spec: FigureSpec, ctx: Context) -> Figure:
     return fig
 
 
-def render(spec: FigureSpec, ctx: Context, out_dir: str | Path = FIGURES_DIR) -> list[Path]:
+def render(spec: FigureSpec, ctx: Context, out_dir: str | Path) -> list[Path]:
     """Draw ``spec`` and save it as ``<out_dir>/<paper>/<name>.png`` and ``.pdf``."""
     fig = draw(spec, ctx)
     try:
         return style.save(fig, Path(out_dir) / spec.paper / spec.name)
     finally:
         plt.close(fig)
-
-
-def existing(spec: FigureSpec, out_dir: str | Path = FIGURES_DIR) -> Path | None:
-    p = Path(out_dir) / spec.paper / f"{spec.name}.png"
-    return p if p.exists() else None

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from . import style
 from .bundle import committed_bundle
 from .context import Context
 from .figures import draw
-from .registry import REGISTRY
+from .registry import REGISTRY, discover_papers
 from .report import markdown_table
 from .store import Result, ResultStore
 from .verify import Outcome, run_claims
@@ -37,13 +38,17 @@ class Session:
     ``cache`` to SGDLAB_CACHE (else the CLI's default store).
     """
 
-    def __init__(self, paper: str, scale: str | None = None, cache: str | None = None, device: str | None = None):
+    def __init__(self, paper: str, scale: str | None = None, cache: str | None = None, device: str | None = None,
+                 overrides: Any = None) -> None:  # fmt: skip
         self.paper = paper
         self.scale = scale or os.environ.get("SGDLAB_SCALE", "default")
-        self.ctx = Context(scale=self.scale, store=ResultStore(cache or os.environ.get("SGDLAB_CACHE")), device=device)
+        self.ctx = Context(scale=self.scale, store=ResultStore(cache or os.environ.get("SGDLAB_CACHE")), device=device,
+                           overrides=overrides)  # fmt: skip
+        if paper in discover_papers():
+            REGISTRY.load_paper(paper)
         if paper not in REGISTRY.papers():
-            known = sorted(REGISTRY.papers())
-            raise ValueError(f"paper {paper!r} has no registered experiments or claims; known: {known}")
+            raise ValueError(f"paper {paper!r} has no registered experiments or claims; known: {REGISTRY.paper_keys()}")
+        self.ctx.validate_overrides()
 
     def config(self, name: str, **overrides: Any) -> Any:
         return self.ctx.config(name, **overrides)
@@ -57,8 +62,9 @@ class Session:
 
     def show(self, figure_name: str) -> Figure:
         """Draw a registered figure in the suite's style and display it."""
-        fig = draw(REGISTRY.figures[figure_name], self.ctx)
+        fig = draw(REGISTRY.figure(figure_name), self.ctx)
         _display(fig)
+        plt.close(fig)  # displayed once: the inline backend would show an open figure a second time
         return fig
 
     def verdicts(self, only: list[str] | None = None) -> list[Outcome]:

@@ -149,10 +149,10 @@ class ResultStore:
             return f"it was computed for experiment {m.get('experiment')!r}"
         if m.get("schema") != exp.schema:
             return f"its schema is {m.get('schema')!r}, not {exp.schema}"
-        if m.get("key") != result_key(exp.name, cfg, exp.schema):
-            return "its key differs from the request's"
         if m.get("config") != json.loads(json.dumps(config_dict(cfg))):
             return "it was computed for another config"
+        if m.get("key") != result_key(exp.name, cfg, exp.schema):
+            return "its key differs from the request's"
         if m.get("checksum") != checksum(r):
             return "its arrays do not match their checksum (edited or corrupted)"
         if fp is None or m.get("code_fingerprint") != fp:
