@@ -1,5 +1,6 @@
 """A small fully connected network trained by full-batch gradient descent with injected alpha-stable noise, many
-(alpha, sigma, seed) runs in one tensor (the non-convex experiment of heavy_tail, after Dupuis & Simsekli's protocol):
+(alpha, sigma, seed) runs in one tensor (the non-convex experiment of heavy_tail, after Dupuis & Simsekli's protocol),
+on the shared batched trainer (sims.nets.trainer.train with the NoisySGD rule of sims.optim.rules):
 
     theta_{k+1} = theta_k - eta grad F_train(theta_k) + sigma eta^(1/alpha) xi_k,
 
@@ -13,9 +14,10 @@ import math
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from sims.heavy_tails.euler_chain import check_count
+from sims.nets.trainer import TailAverage, Trace, train
+from sims.optim.rules import NoisySGD
 from sims.noise.stable import check_real, rotational_stable
 from sims.runs import check_max_norm
 
@@ -49,6 +51,18 @@ class MLPShape:
             W = torch.randn(runs, o * i, generator=generator, device=device, dtype=dtype) / math.sqrt(i)
             parts += [W, torch.zeros(runs, o, device=device, dtype=dtype)]
         return torch.cat(parts, dim=1)
+
+    def logits_one(self, theta: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+        """One run: theta (P,), X (n, in) -> logits (n, out) (the per-run loss the batched trainer vmaps)."""
+        h, j = X, 0
+        for li, (i, o) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            W = theta[j : j + o * i].reshape(o, i)
+            j += o * i
+            h = h @ W.T + theta[j : j + o]
+            j += o
+            if li < len(self.sizes) - 2:
+                h = torch.tanh(h)
+        return h
 
     def logits(self, theta: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
         """theta (R, P), X (n, in) -> logits (R, n, out)."""
@@ -133,39 +147,35 @@ def noisy_gd(
     max_norm = check_max_norm(max_norm)
     dev, dt = theta0.device, theta0.dtype
     P = theta0.shape[1]
-    scale = torch.tensor([s * eta ** (1.0 / a) for a, s in zip(alpha, sigma)], device=dev, dtype=dt).unsqueeze(1)
+    scale = torch.tensor([s * eta ** (1.0 / a) for a, s in zip(alpha, sigma)], device=dev, dtype=dt)
     groups = {a: torch.tensor([r for r in range(R) if alpha[r] == a], device=dev) for a in sorted(set(alpha))}
-    theta = theta0.clone()
-    diverged = torch.zeros(R, dtype=torch.bool, device=dev)
-    acc = {k: torch.zeros(R, device=dev, dtype=dt) for k in ("trl", "tel", "tra", "tea")}
-    tr_trace, te_trace = [], []
-    for k in tqdm(range(steps), disable=None if progress is None else not progress, desc="noisy GD"):
-        th = theta.detach().requires_grad_(True)
-        loss = cross_entropy_per_run(shape, th, Xtr, ytr)
-        (grad,) = torch.autograd.grad(loss.sum(), th)
+
+    def noise(rows: torch.Tensor, params: tuple[torch.Tensor, ...], t: int) -> tuple[torch.Tensor, ...]:
+        # compact=False: every step draws for all R runs, one group per alpha in a fixed order
         xi = torch.empty(R, P, device=dev, dtype=dt)
         for a, idx in groups.items():
             xi[idx] = rotational_stable((len(idx), P), a, generator=generator, device=dev, dtype=dt)
-        theta = theta - eta * grad + scale * xi
-        bad = ~torch.isfinite(theta).all(dim=1) | ~torch.isfinite(loss) | (theta.norm(dim=1) > max_norm)
-        if bool(bad.any()):
-            diverged |= bad
-            theta = torch.where(diverged.unsqueeze(1), torch.zeros((), device=dev, dtype=dt), theta)
-        record = k >= steps - avg_last
-        if record or k % trace_every == 0:
-            with torch.no_grad():
-                ztr, zte = shape.logits(theta, Xtr), shape.logits(theta, Xte)
-                ce = torch.nn.functional.cross_entropy
-                trl = ce(ztr.transpose(1, 2), ytr.expand(R, -1), reduction="none").mean(1)
-                tel = ce(zte.transpose(1, 2), yte.expand(R, -1), reduction="none").mean(1)
-                if record:
-                    acc["trl"] += trl
-                    acc["tel"] += tel
-                    acc["tra"] += (ztr.argmax(-1) == ytr).to(dt).mean(1)
-                    acc["tea"] += (zte.argmax(-1) == yte).to(dt).mean(1)
-                if k % trace_every == 0:
-                    tr_trace.append(trl)
-                    te_trace.append(tel)
+        return (xi,)
+
+    def loss(theta_r: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(shape.logits_one(theta_r[0], Xtr), ytr)
+
+    def full_batch(s: int, rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return ()  # full batch: the training set is shared by every run (closed over by the loss, not vmapped)
+
+    def metrics(params: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        th = params[0]
+        ce = torch.nn.functional.cross_entropy
+        ztr, zte = shape.logits(th, Xtr), shape.logits(th, Xte)
+        return {"trl": ce(ztr.transpose(1, 2), ytr.expand(th.shape[0], -1), reduction="none").mean(1),
+                "tel": ce(zte.transpose(1, 2), yte.expand(th.shape[0], -1), reduction="none").mean(1),
+                "tra": (ztr.argmax(-1) == ytr).to(dt).mean(1), "tea": (zte.argmax(-1) == yte).to(dt).mean(1)}
+
+    tail = TailAverage(metrics, R, first_step=steps - avg_last + 1)
+    trace = Trace(lambda p: {k: v for k, v in metrics(p).items() if k in ("trl", "tel")}, R, every=trace_every)
+    res = train((theta0,), loss, full_batch, NoisySGD(eta, scale, noise), max_steps=steps, check_every=1,
+                max_norm=max_norm, compact=False, observers=(tail, trace), progress=progress, desc="noisy GD")
     nan = torch.tensor(float("nan"), device=dev, dtype=dt)
-    m = {key: torch.where(diverged, nan, v / avg_last) for key, v in acc.items()}
-    return NoisyGDResult(m["trl"], m["tel"], m["tra"], m["tea"], diverged, torch.stack(tr_trace), torch.stack(te_trace))
+    m = {key: torch.where(res.diverged, nan, v) for key, v in tail.mean().items()}
+    tr = trace.stacked()
+    return NoisyGDResult(m["trl"], m["tel"], m["tra"], m["tea"], res.diverged, tr["trl"], tr["tel"])
