@@ -17,8 +17,8 @@ import torch
 
 from sims.heavy_tails.euler_chain import check_count
 from sims.nets.trainer import TailAverage, Trace, train
-from sims.optim.rules import NoisySGD
 from sims.noise.stable import check_real, rotational_stable
+from sims.optim.rules import NoisySGD
 from sims.runs import check_max_norm
 
 
