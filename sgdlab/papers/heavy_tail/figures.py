@@ -137,9 +137,11 @@ def fig_w1(ctx: Context) -> Any:
         ax.errorbar(nr, x.mean(0), yerr=SE_BARS * x.std(0, ddof=1) / math.sqrt(x.shape[0]), fmt="o-", ms=3,
                     lw=1.0, color=style.PALETTE[ai % len(style.PALETTE)], label=rf"$\alpha={a:g}$")
     ax.set_xscale("log")
+    ax.set_xticks(nr, [f"{int(n)}" for n in nr], minor=False)
+    ax.minorticks_off()
     ax.legend(ncol=2)
-    style.label(ax, "dataset size $n$", r"$n\,E\|\theta-\theta'\|$ (mean over replicates)",
-                rf"pseudo-Huber ($\delta={cr.delta:g}$) + ridge ($\mu={cr.mu:g}$), {cr.replicates} replicates")
+    style.label(ax, "dataset size $n$", rf"$n\,E\|\theta-\theta'\|$ (mean, $\pm{SE_BARS:g}$ se)",
+                rf"pseudo-Huber $\delta={cr.delta:g}$, ridge $\mu={cr.mu:g}$")
     return fig
 
 
