@@ -47,7 +47,7 @@ def check_shape(shape: Any) -> tuple[int, ...]:
         dims = tuple(shape)
     except TypeError:
         raise ValueError(f"shape must be a tuple of non-negative integers, got {shape!r}") from None
-    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0 for n in dims):
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) >= 0 for n in dims):
         raise ValueError(f"shape must be a tuple of non-negative integers, got {shape!r}")
     if math.prod(int(n) for n in dims) > MAX_SAMPLES:
         raise ValueError(f"shape {dims} asks for more than {MAX_SAMPLES} samples: refused")

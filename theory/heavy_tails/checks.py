@@ -41,9 +41,13 @@ def check_int(value: Any, name: str, *, low: int, high: int | None = None) -> in
     """``value`` as an int in [low, high] (high None: no upper bound); integral floats such as 3.0 are accepted."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    if not (math.isfinite(float(value)) and float(value) == int(value)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    v = int(value)
+    if isinstance(value, numbers.Integral):
+        v = int(value)
+    else:
+        f = float(value)
+        if not (math.isfinite(f) and f == int(f)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        v = int(f)
     if v < low or (high is not None and v > high):
         rng = f"[{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be an integer {'in ' if high is not None else ''}{rng}, got {value!r}")
