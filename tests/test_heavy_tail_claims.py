@@ -131,3 +131,24 @@ def test_grid_sweeps_equal_whole_grid_runs(tmp_path: Any) -> None:
         split = sweep(ctx)
         for key, val in whole.items():
             assert np.array_equal(np.asarray(split[key]), np.asarray(val), equal_nan=True), (name, key)
+
+
+def test_ecf_and_vertex_bad_input() -> None:
+    from theory.heavy_tails.ecf import stable_scale_from_ecf
+    from theory.heavy_tails.fits import parabola_vertex
+
+    ok = np.full(10, 0.5)
+    for args, name in [((ok, float("nan"), 1.5), "t"), ((ok, -1.0, 1.5), "t"), ((ok, 1.0, 2.5), "alpha"),
+                       ((np.r_[ok, np.inf], 1.0, 1.5), "inf"), ((np.r_[ok, 1.5], 1.0, 1.5), r"\[-1, 1\]"),
+                       ((np.array([0.5, np.nan]), 1.0, 1.5), "at least 2"), ((ok, "1", 1.5), "t")]:
+        with pytest.raises(ValueError, match=name):
+            stable_scale_from_ecf(*args)  # type: ignore[arg-type]
+    # NaN entries (diverged runs) are dropped, not averaged
+    e = stable_scale_from_ecf(np.r_[ok, np.nan], 1.0, 1.5)
+    assert e.runs == 10 and np.isfinite(e.scale)
+    x = np.linspace(0, 1, 5)
+    for args, name in [((x, x[:4], np.ones(5), 2), "same shape"), ((x, x, np.zeros(5), 2), "se must"),
+                       ((x, x, np.ones(5), 7), "i must"), ((x, x * np.nan, np.ones(5), 2), "finite"),
+                       ((x[:2], x[:2], np.ones(2), 0), "at least 3")]:
+        with pytest.raises(ValueError, match=name):
+            parabola_vertex(*args)  # type: ignore[arg-type]
