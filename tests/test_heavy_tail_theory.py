@@ -212,3 +212,14 @@ def _h_exact(m: int, eta: float, b: int, d: int) -> float:
 def test_gsz_moment_exact_even_exponents(eta: float, b: int, m: int) -> None:
     """Large exponents: a fixed integration range lost 0.04% at s = 16 and 28% at s = 30; now 1e-10 up to s = 50."""
     assert abs(gsz_moment(2 * m, eta, b) / _h_exact(m, eta, b, 10) - 1) < 1e-10
+
+
+def test_tail_estimators_on_hand_computed_samples() -> None:
+    """Deterministic values computed by hand (catch off-by-one and constant mutations a statistical test cannot)."""
+    # Hill, k = 2 of |x| = 8, 4, 2, 1: 1/alpha = (log(8/2) + log(4/2)) / 2 = 1.5 log 2
+    a, se = hill_tail_index(np.array([1.0, -8.0, 2.0, 4.0]), 2)
+    assert abs(a - 1.0 / (1.5 * math.log(2.0))) < 1e-14 and abs(se - a / math.sqrt(2)) < 1e-14
+    # Mohammadi, k1 = 2 of (1, 1, 1, 1): Y = (2, 2), 1/alpha = (log 2 - 0) / log 2 = 1
+    assert abs(mohammadi_tail_index(np.ones(4), k1=2) - 1.0) < 1e-14
+    # k1 = 3 of (1, 2, 4, 1, 2, 4): Y = (7, 7), 1/alpha = (log 7 - log 2) / log 3
+    assert abs(mohammadi_tail_index([1.0, 2.0, 4.0, 1.0, 2.0, 4.0], k1=3) - math.log(3) / math.log(3.5)) < 1e-14
