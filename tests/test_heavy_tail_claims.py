@@ -35,6 +35,19 @@ def test_euler_to_sde_smallest_eta_part_fails_alone() -> None:
     assert failed and all("SDE" in k for k in failed)  # the Euler-formula part does not look at the smallest eta
 
 
+def test_euler_to_sde_extrapolation_is_exact_on_linear_data() -> None:
+    """Scales exactly linear in eta with tiny se: the linear extrapolation through the two smallest eta must land on
+    the SDE scale (its part holds) while the smallest-eta point alone is resolved as off (its part fails)."""
+    r = _euler_result()
+    r["scale"] = r["sde"][:, None] + 0.5 * r["eta"][None, :]
+    r["euler"] = r["scale"].copy()
+    r["scale_se"] = np.full_like(r["scale"], 1e-6)
+    note = cl.decide_euler_to_sde(r, TOL4).note
+    for a in (1.2, 1.5):
+        assert f"alpha={a:g}: extrapolation to eta=0 matches SDE: holds" in note
+        assert f"alpha={a:g}: smallest eta=0.0125 matches SDE: fails" in note
+
+
 def _w1(power: float, robust_power: float, rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
     ns = np.array([25, 50, 100, 200])
     C = rng.uniform(1, 3, (8, 1))

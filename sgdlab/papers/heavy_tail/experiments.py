@@ -407,8 +407,7 @@ class W1RobustConfig:
 
 
 def w1_robust_config(scale: str) -> W1RobustConfig:
-    return by_scale(scale, smoke=W1RobustConfig(alphas=(1.3, 1.7, 2.0), ns=(25, 50, 100), replicates=4, runs=16,
-                                                steps=500, burn_in=200),
+    return by_scale(scale, smoke=W1RobustConfig(alphas=(1.3, 1.7, 2.0), ns=(25, 50, 100), replicates=4, runs=16),
                     default=W1RobustConfig(),
                     full=W1RobustConfig(alphas=(1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0),
                                         ns=(25, 50, 100, 200, 400, 800, 1600), replicates=32, runs=1000, steps=5000,
