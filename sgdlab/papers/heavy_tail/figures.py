@@ -175,16 +175,20 @@ def fig_gsz(ctx: Context) -> Any:
 @figure("heavy_tail_nn_gap", paper=PAPER)
 def fig_nn(ctx: Context) -> Any:
     r = E.nn_sweep(ctx)
+    cfg = ctx.config("heavy_tail.nn")
     fig, axes = style.subplots(1, 2, width=7.0, height=2.8)
     for si, s in enumerate(r["sigmas"]):
         col = style.PALETTE[si]
-        g = r["gap"][:, si, :]
-        axes[0].errorbar(r["alphas"], g.mean(1), yerr=g.std(1, ddof=1) / math.sqrt(g.shape[1]), fmt="o-", ms=3,
-                         color=col, label=rf"$\sigma={s:g}$")
+        lg = np.log(np.where(r["gap"][:, si, :] > 0, r["gap"][:, si, :], np.nan))
+        se = np.nanstd(lg, 1, ddof=1) / math.sqrt(lg.shape[1])
+        axes[0].errorbar(r["alphas"], np.nanmean(lg, 1), yerr=SE_BARS * se, fmt="o-", ms=3, color=col,
+                         label=rf"$\sigma={s:g}$")
         acc = r["test_acc"][:, si, :]
-        axes[1].errorbar(r["alphas"], acc.mean(1), yerr=acc.std(1, ddof=1) / math.sqrt(acc.shape[1]), fmt="o-",
-                         ms=3, color=col)
+        axes[1].errorbar(r["alphas"], acc.mean(1), yerr=SE_BARS * acc.std(1, ddof=1) / math.sqrt(acc.shape[1]),
+                         fmt="o-", ms=3, color=col)
     axes[0].legend()
-    style.label(axes[0], r"tail index $\alpha$", "gap: test - train cross-entropy", "load_digits MLP, last iterates")
-    style.label(axes[1], r"tail index $\alpha$", "test accuracy", r"$\pm 1$ se over seeds")
+    style.label(axes[0], r"tail index $\alpha$", r"mean over seeds of $\log$(test - train CE)",
+                rf"MLP 64-{cfg.hidden}-10, $\eta={cfg.eta:g}$, {cfg.steps} steps, {cfg.seeds} seeds")
+    style.label(axes[1], r"tail index $\alpha$", "test accuracy",
+                rf"load_digits, $n_{{train}}={cfg.n_train}$, $\pm{SE_BARS:g}$ se")
     return fig
