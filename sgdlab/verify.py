@@ -56,6 +56,7 @@ class Outcome:
 
 
 def _is_divergence_key(k: str) -> bool:
+    k = k.rsplit(".", 1)[-1]  # a field of a typed (flattened) result: "sgd.diverged"
     return k == "diverged" or k.endswith("_diverged") or k.startswith("diverged_")
 
 

@@ -1,4 +1,4 @@
-"""Symbolic derivations (sympy) behind the per-direction 2x2 analysis of ASGD in :mod:`theory.linreg`.
+"""Symbolic derivations (sympy) behind the per-direction 2x2 analysis of ASGD in :mod:`theory.linreg.two_by_two`.
 
 ``A(lam) = C - lam q p^T`` with ``C = [[alpha, 1-alpha], [alpha beta, 1 - alpha beta]]``, ``q = (delta, gamma)``,
 ``p = (alpha, 1 - alpha)``. Derived here rather than typed in:
