@@ -1,8 +1,8 @@
 """heavy_tail benchmark, measured side by side in one run.
 
-1. Sampler: sims.stable.symmetric_stable (torch, float64 and float32) vs scipy.stats.levy_stable.rvs (beta = 0) for
-   N = 10^7 symmetric alpha-stable samples on CPU (alpha = 1.5). Ratio = scipy time / torch time.
-2. Euler chain: the batched chain (sims.heavy_tail.euler_chain, R runs x d in one tensor, full gradient of a fixed
+1. Sampler: sims.noise.stable.symmetric_stable (torch, float64 and float32) vs scipy.stats.levy_stable.rvs (beta = 0)
+   for N = 10^7 symmetric alpha-stable samples on CPU (alpha = 1.5). Ratio = scipy time / torch time.
+2. Euler chain: the batched chain (sims.heavy_tails.euler_chain, R runs x d in one tensor, full gradient of a fixed
    quadratic, rotationally invariant noise) vs the per-run Python loop a researcher would write first (one run at a
    time, one (d,)-vector per step, same sampler). Target size R = 10^4, d = 100, 10^4 steps; to keep this to a couple
    of minutes both are timed on a slice (batched: all R runs for `--steps` steps; loop: `--loop-runs` runs for

@@ -1,4 +1,4 @@
-"""Heavy-tailed Euler chain and GSZ online SGD (sims.heavy_tail) against exact stationary laws and recursions."""
+"""Heavy-tailed Euler chain and GSZ online SGD (sims.heavy_tails) against exact stationary laws and recursions."""
 
 from __future__ import annotations
 

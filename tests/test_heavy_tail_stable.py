@@ -1,5 +1,5 @@
-"""Alpha-stable sampler (sims.stable) against the characteristic function, scipy.stats.levy_stable and the closed-form
-moments of theory.stable. Statistical checks: |measured - predicted| <= k * se with fixed seeds."""
+"""Alpha-stable sampler (sims.noise.stable) against the characteristic function, scipy.stats.levy_stable and the closed-form
+moments of theory.heavy_tails.stable. Statistical checks: |measured - predicted| <= k * se with fixed seeds."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Closed forms of theory.heavy_tail and theory.tail_index against independent computations (series, Monte Carlo)
-and literature values (with the tolerance stated)."""
+"""Closed forms of theory.heavy_tails (levy_ou, gsz, tail_estimators) against independent computations (series, Monte
+Carlo, exact rational moments, hand-computed samples) and literature values (with the tolerance stated)."""
 
 from __future__ import annotations
 

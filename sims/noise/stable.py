@@ -1,6 +1,6 @@
 """Alpha-stable sampling in torch (Chambers-Mallows-Stuck), batched, device/dtype/generator explicit.
 
-Law (S) of theory.stable: E exp(i <u, X>) = exp(-(scale ||u||)^alpha), alpha in (0, 2].
+Law (S) of theory.heavy_tails.stable: E exp(i <u, X>) = exp(-(scale ||u||)^alpha), alpha in (0, 2].
 alpha = 2 gives N(0, 2 scale^2 I), alpha = 1 the Cauchy law.
 scipy.stats.levy_stable(alpha, 0, scale=scale) is the scalar reference (beta = 0: S0 = S1).
 """
@@ -84,7 +84,7 @@ def symmetric_stable(
 
     At alpha = 1 the last factor is 1 and X = tan V (Cauchy); at alpha = 2, X = 2 sin(V) sqrt(W) ~ N(0, 2).
     Nothing is clipped: for small alpha in float32 a sample can overflow to +-inf, which callers must detect and
-    report (the chains in sims.heavy_tail flag such runs as diverged). The uniforms are kept inside (eps, 1 - eps)
+    report (the chains in sims.heavy_tails flag such runs as diverged). The uniforms are kept inside (eps, 1 - eps)
     of the dtype, so float32 resolves the far tail only down to probabilities ~1e-7 (float64: ~1e-16)."""
     a = check_alpha(alpha)
     c = _check_scale(scale)
