@@ -17,29 +17,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-
-def check_alpha(alpha: float, *, low: float = 0.0, high: float = 2.0, name: str = "alpha") -> float:
-    """Return alpha as float if low < alpha <= high, else raise ValueError naming the argument and the range."""
-    a = float(alpha)
-    if not (math.isfinite(a) and low < a <= high):
-        raise ValueError(f"{name} must lie in ({low:g}, {high:g}], got {alpha!r}")
-    return a
-
-
-def check_positive(value: float, name: str, *, allow_zero: bool = False) -> float:
-    """Return value as float if it is finite and > 0 (>= 0 with allow_zero), else raise ValueError naming it."""
-    v = float(value)
-    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
-    if not ok:
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {value!r}")
-    return v
+from theory.heavy_tails.checks import check_alpha, check_int, check_positive, finite_array, real
 
 
 def char_fn(t: npt.ArrayLike, alpha: float, scale: float = 1.0) -> npt.NDArray[np.float64]:
     """Characteristic function of (S) along any direction: phi(t) = exp(-(scale |t|)^alpha)."""
     a = check_alpha(alpha)
     c = check_positive(scale, "scale")
-    t = np.asarray(t, dtype=np.float64)
+    t = finite_array(t, "t")
     return np.exp(-((c * np.abs(t)) ** a))
 
 
@@ -47,7 +32,7 @@ def positive_stable_laplace(s: npt.ArrayLike, a: float) -> npt.NDArray[np.float6
     """Laplace transform of the totally skewed (beta = 1) a-stable subordinator used for sub-Gaussian sampling:
     E exp(-s A) = exp(-s^a), a in (0, 1], s >= 0. (a = 1 is the point mass A = 1.)"""
     a = check_alpha(a, high=1.0, name="a")
-    s = np.asarray(s, dtype=np.float64)
+    s = finite_array(s, "s")
     if np.any(s < 0):
         raise ValueError("s must be >= 0")
     return np.exp(-(s**a))
@@ -74,9 +59,8 @@ def abs_moment(p: float, alpha: float, scale: float = 1.0, d: int = 1) -> float:
     allowed (Gaussian)."""
     a = check_alpha(alpha)
     c = check_positive(scale, "scale")
-    if int(d) != d or d < 1:
-        raise ValueError(f"d must be an integer >= 1, got {d!r}")
-    p = float(p)
+    d = check_int(d, "d", low=1)
+    p = real(p, "p")
     if not (-d < p and (p < a or a == 2.0)):
         raise ValueError(f"p must lie in (-d, alpha) = ({-d}, {a:g}) for a finite moment, got {p!r}")
     if a == 2.0:
@@ -96,6 +80,7 @@ def abs_moment(p: float, alpha: float, scale: float = 1.0, d: int = 1) -> float:
 
 def scale_from_abs_moment(m: float, p: float, alpha: float, d: int = 1) -> float:
     """Invert :func:`abs_moment` in the scale: c = (m / E||X_1||^p)^(1/p), X_1 of scale 1 (p != 0)."""
-    if p == 0:
+    if real(p, "p") == 0:
         raise ValueError("p must be non-zero")
+    m = check_positive(m, "m")
     return float((m / abs_moment(p, alpha, 1.0, d)) ** (1.0 / p))

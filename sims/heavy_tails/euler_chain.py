@@ -5,8 +5,8 @@
   The K chains of a run share the noise (and the minibatch indices): synchronous coupling of neighbouring datasets.
 * :class:`LeastSquares` -- full-batch or minibatch gradients of F(theta) = (1/2n) sum_i (<a_i, theta> - y_i)^2 for K
   datasets at once.
-* :func:`gsz_online_sgd` -- the online SGD of Gurbuzbalaban, Simsekli and Zhu (2021): multiplicative Gaussian-data
-  noise alone produces heavy tails.
+* :class:`PseudoHuberRidge` -- a non-quadratic dissipative loss (pseudo-Huber regression plus a ridge term) for K
+  datasets, where synchronous coupling does not cancel the noise from the difference of two chains.
 
 Runs whose state leaves the finite range (or exceeds `max_norm`) are flagged as diverged, frozen, and excluded from
 every average; callers report the diverged fraction instead of averaging NaN. `progress`: True shows a tqdm bar over
@@ -15,27 +15,36 @@ the steps, None lets tqdm decide (shown on a terminal), False (default) hides it
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
-from sims.stable import rotational_stable
+from sims.noise.stable import check_real, rotational_stable
+from sims.runs import bad_rows, check_max_norm, freeze
+
+MAX_STEPS = 100_000_000  # refuse longer chains (a typo such as steps=1e12 would otherwise run for days)
 
 GradFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 Observable = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
 def check_chain_args(alpha: float, sigma: float, eta: float) -> None:
-    """ValueError naming the argument unless alpha in (0, 2], sigma >= 0, eta > 0 (all finite)."""
-    if not (math.isfinite(alpha) and 0.0 < alpha <= 2.0):
+    """ValueError naming the argument unless alpha in (0, 2], sigma >= 0, eta > 0 (all finite real numbers)."""
+    if not 0.0 < check_real(alpha, "alpha") <= 2.0:
         raise ValueError(f"alpha must lie in (0, 2], got {alpha!r}")
-    if not (math.isfinite(sigma) and sigma >= 0.0):
+    if not check_real(sigma, "sigma") >= 0.0:
         raise ValueError(f"sigma must be >= 0 and finite, got {sigma!r}")
-    if not (math.isfinite(eta) and eta > 0.0):
+    if not check_real(eta, "eta") > 0.0:
         raise ValueError(f"eta must be > 0 and finite, got {eta!r}")
+
+
+def check_count(value: object, name: str, *, low: int = 1, high: int = MAX_STEPS) -> int:
+    """``value`` as an int in [low, high]; a ValueError naming it otherwise (floats, strings, booleans refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return value
 
 
 @dataclass
@@ -94,6 +103,46 @@ class Quadratic:
 
 
 @dataclass
+class PseudoHuberRidge:
+    """K datasets X (K, n, d), y (K, n) with the smooth robust loss plus a ridge term (full gradients only):
+
+        F_k(theta) = (1/n) sum_i delta^2 (sqrt(1 + r_i^2 / delta^2) - 1) + (mu/2) ||theta||^2,
+        r_i = <a_i, theta> - y_i,
+        grad F_k(theta) = (1/n) sum_i a_i r_i / sqrt(1 + r_i^2 / delta^2) + mu theta.
+
+    mu-strongly convex, hence dissipative (<grad F(theta), theta> >= (mu/2) ||theta||^2 - K_0), with a gradient that is
+    not affine in theta: under synchronous coupling the noise does not cancel from theta - theta'."""
+
+    X: torch.Tensor
+    y: torch.Tensor
+    delta: float = 1.0
+    mu: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.X.ndim != 3 or self.y.shape != self.X.shape[:2] or self.X.shape[1] < 1:
+            raise ValueError(f"X must be (K, n, d) and y (K, n), got {tuple(self.X.shape)} and {tuple(self.y.shape)}")
+        if not (torch.isfinite(self.X).all() and torch.isfinite(self.y).all()):
+            raise ValueError("X and y must be finite")
+        if not check_real(self.delta, "delta") > 0:
+            raise ValueError(f"delta must be > 0, got {self.delta!r}")
+        if not check_real(self.mu, "mu") > 0:
+            raise ValueError(f"mu must be > 0 (the ridge term makes the loss dissipative), got {self.mu!r}")
+
+    def grad(self, theta: torch.Tensor, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """theta (K, R, d) -> gradient (K, R, d); idx must be None."""
+        if idx is not None:
+            raise ValueError("PseudoHuberRidge has full gradients only: idx must be None")
+        r = torch.bmm(self.X, theta.transpose(1, 2)) - self.y.unsqueeze(-1)  # (K, n, R)
+        w = r / torch.sqrt(1.0 + (r / self.delta) ** 2)
+        return torch.bmm(w.transpose(1, 2), self.X).div_(self.X.shape[1]).add_(theta, alpha=self.mu)
+
+    def lipschitz(self) -> float:
+        """A bound on the gradient's Lipschitz constant: lambda_max(X^T X / n) + mu (max over the K datasets)."""
+        A = self.X.transpose(1, 2) @ self.X / self.X.shape[1]
+        return float(torch.linalg.eigvalsh(A)[:, -1].max()) + self.mu
+
+
+@dataclass
 class ChainResult:
     """Output of :func:`euler_chain`. theta: final states (K, R, d); diverged: bool (K, R); means: time averages of
     each observable over the steps after burn-in, per run (K, R) (NaN for diverged runs: use `ok`); steps_averaged."""
@@ -139,18 +188,25 @@ def euler_chain(
     A run is diverged once any coordinate is non-finite or ||theta|| > max_norm (checked at every recorded step, else
     every `check_every` steps and at the last); it is then frozen at 0 and excluded from the averages."""
     check_chain_args(alpha, sigma, eta)
-    if theta0.ndim != 3:
-        raise ValueError(f"theta0 must have shape (K, R, d), got {tuple(theta0.shape)}")
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if not 0 <= burn_in < steps:
-        raise ValueError(f"burn_in must lie in [0, steps) = [0, {steps}), got {burn_in!r}")
+    if theta0.ndim != 3 or min(theta0.shape) < 1:
+        raise ValueError(f"theta0 must have shape (K, R, d) with K, R, d >= 1, got {tuple(theta0.shape)}")
+    if not bool(torch.isfinite(theta0).all()):
+        raise ValueError("theta0 must be finite")
+    check_count(steps, "steps")
+    check_count(burn_in, "burn_in", low=0, high=steps - 1)
+    check_count(check_every, "check_every")
+    max_norm = check_max_norm(max_norm)
     if batch is not None:
-        n, B = batch
-        if not 1 <= B <= n:
+        n, B = check_count(batch[0], "batch n"), batch[1]
+        if not isinstance(B, int) or isinstance(B, bool) or not 1 <= B <= n:
             raise ValueError(f"batch size B must lie in [1, n] = [1, {n}], got {B!r}")
         if batch_generator is None:
             raise ValueError("batch_generator is required with batch (a separate stream for the minibatch indices)")
+    g0 = grad(theta0, None if batch is None else torch.zeros(theta0.shape[1], batch[1], dtype=torch.long,
+                                                                 device=theta0.device))
+    if g0.shape != theta0.shape:
+        raise ValueError(f"grad must return the shape of theta (K, R, d) = {tuple(theta0.shape)}, got "
+                         f"{tuple(g0.shape)}")
     K, R, d = theta0.shape
     theta = theta0.clone()
     diverged = torch.zeros(K, R, dtype=torch.bool, device=theta.device)
@@ -165,10 +221,10 @@ def euler_chain(
         recording = observe is not None and k >= burn_in
         if not recording and k % check_every and k != steps - 1:
             continue
-        bad = ~torch.isfinite(theta).all(dim=-1) | (torch.linalg.vector_norm(theta, dim=-1) > max_norm)
+        bad = bad_rows(theta.reshape(K * R, d), max_norm).reshape(K, R)
         if bool(bad.any()):
             diverged |= bad
-            theta = torch.where(diverged.unsqueeze(-1), torch.zeros((), dtype=theta.dtype, device=theta.device), theta)
+            theta = freeze(theta.reshape(K * R, d), diverged.reshape(-1)).reshape(K, R, d)
         if recording:
             assert observe is not None
             for name, val in observe(theta).items():
@@ -178,62 +234,3 @@ def euler_chain(
     means = {name: torch.where(diverged, nan, s / n_avg) for name, s in sums.items()}
     theta = torch.where(diverged.unsqueeze(-1), nan, theta)
     return ChainResult(theta=theta, diverged=diverged, means=means, steps_averaged=n_avg if observe else 0)
-
-
-@dataclass
-class GSZResult:
-    """Final iterates x (R, d) of online SGD (NaN rows for diverged runs) and the diverged mask (R,)."""
-
-    x: torch.Tensor
-    diverged: torch.Tensor
-
-    @property
-    def diverged_fraction(self) -> float:
-        return float(self.diverged.double().mean())
-
-
-def gsz_online_sgd(
-    runs: int,
-    d: int,
-    b: int,
-    eta: float,
-    steps: int,
-    *,
-    generator: torch.Generator,
-    sigma_a: float = 1.0,
-    sigma_y: float = 1.0,
-    device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float64,
-    max_norm: float = 1e100,
-    check_every: int = 10,
-    progress: bool | None = False,
-) -> GSZResult:
-    """Online SGD on linear regression (Gurbuzbalaban, Simsekli, Zhu 2021), R runs in one tensor:
-
-        x_{k+1} = x_k - (eta/b) sum_{i<=b} a_i (<a_i, x_k> - y_i),   a_i ~ N(0, sigma_a^2 I_d), y_i ~ N(0, sigma_y^2),
-
-    fresh (a_i, y_i) at every step (x* = 0 without loss of generality), x_0 = 0. Stationary tails are power laws with
-    the index of theory.tail_index.gsz_tail_index(eta, b, d, sigma_a). Divergence (non-finite or ||x|| > max_norm)
-    is checked every `check_every` steps and at the end; diverged runs are frozen and returned as NaN rows."""
-    if not (math.isfinite(eta) and eta > 0):
-        raise ValueError(f"eta must be > 0 and finite, got {eta!r}")
-    for name, v in (("runs", runs), ("d", d), ("b", b), ("steps", steps)):
-        if int(v) != v or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if not (sigma_a > 0 and sigma_y >= 0):
-        raise ValueError(f"sigma_a must be > 0 and sigma_y >= 0, got {sigma_a!r}, {sigma_y!r}")
-    x = torch.zeros(runs, d, device=device, dtype=dtype)
-    diverged = torch.zeros(runs, dtype=torch.bool, device=device)
-    for k in tqdm(range(steps), disable=None if progress is None else not progress, desc="gsz sgd"):
-        a = sigma_a * torch.randn(runs, b, d, generator=generator, device=device, dtype=dtype)
-        y = sigma_y * torch.randn(runs, b, generator=generator, device=device, dtype=dtype)
-        res = (a * x.unsqueeze(1)).sum(-1) - y  # elementwise: faster than a batched matmul for small b, d
-        x = x - (eta / b) * (res.unsqueeze(-1) * a).sum(1)
-        if k % check_every and k != steps - 1:
-            continue
-        bad = ~torch.isfinite(x).all(dim=-1) | (torch.linalg.vector_norm(x, dim=-1) > max_norm)
-        if bool(bad.any()):
-            diverged |= bad
-            x = torch.where(diverged.unsqueeze(-1), torch.zeros((), dtype=dtype, device=x.device), x)
-    x = torch.where(diverged.unsqueeze(-1), torch.tensor(float("nan"), dtype=dtype, device=x.device), x)
-    return GSZResult(x=x, diverged=diverged)

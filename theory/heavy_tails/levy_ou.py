@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
-from theory.stable import abs_moment, check_alpha, check_positive
+from theory.heavy_tails.checks import check_alpha, check_int, check_positive, finite_array, real
+from theory.heavy_tails.stable import abs_moment
 
 
 def sde_stationary_scale(alpha: float, lam: float, sigma: float = 1.0) -> float:
@@ -69,6 +70,8 @@ def ou_optimal_alpha(lam: float, p: float = 1.0, sigma: float = 1.0, alpha_max: 
     small lam. Uses a fine log-grid to bracket, then scipy's bounded Brent search."""
     lam = check_positive(lam, "lam")
     p = check_positive(p, "p")
+    sigma = check_positive(sigma, "sigma")
+    alpha_max = real(alpha_max, "alpha_max")
     if not p < alpha_max <= 2.0:
         raise ValueError(f"alpha_max must lie in (p, 2] = ({p:g}, 2], got {alpha_max!r}")
 
@@ -91,9 +94,9 @@ def least_squares_quadratic(
     X: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """A = X^T X / n and b = X^T y / n, so that grad F(theta) = A theta - b for F = (1/2n) ||X theta - y||^2."""
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
+    X = finite_array(X, "X")
+    y = finite_array(y, "y")
+    if X.ndim != 2 or y.shape != (X.shape[0],) or X.shape[0] < 1:
         raise ValueError(f"X must be (n, d) and y (n,), got {X.shape} and {y.shape}")
     n = X.shape[0]
     return X.T @ X / n, X.T @ y / n
@@ -116,10 +119,12 @@ def coupling_w1_bound(
     g_k = (A - A') theta'_k - (b - b'), A - A' = (a_n a_n^T - a'_n a'_n^T)/n, b - b' = (y_n a_n - y'_n a'_n)/n, so for
     eta lambda_max(A) <= 1: E||Delta_inf|| <= E||g|| / lambda_min(A) (Euler chain and SDE alike).
     mean_norm_theta is E||theta'_inf|| of the chain on the second dataset, lam_min the smallest eigenvalue of A."""
-    a = np.asarray(a_n, dtype=np.float64)
-    ap = np.asarray(a_n_prime, dtype=np.float64)
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    a = finite_array(a_n, "a_n", ndim=1)
+    ap = finite_array(a_n_prime, "a_n_prime", ndim=1)
+    if a.shape != ap.shape:
+        raise ValueError(f"a_n and a_n_prime must have the same shape, got {a.shape} and {ap.shape}")
+    y_n, y_n_prime = real(y_n, "y_n"), real(y_n_prime, "y_n_prime")
+    n = check_int(n, "n", low=1)
     lam_min = check_positive(lam_min, "lam_min")
     m = check_positive(mean_norm_theta, "mean_norm_theta", allow_zero=True)
     na, nap = float(np.linalg.norm(a)), float(np.linalg.norm(ap))
