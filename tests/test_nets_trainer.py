@@ -13,14 +13,14 @@ from torch import nn
 from torch.func import grad, vmap
 from tqdm.auto import tqdm
 
-from sims.heavy_tail_nn import MLPShape, cross_entropy_per_run, noisy_gd
+from sims.heavy_tails.noisy_mlp import MLPShape, NoisyGDResult, cross_entropy_per_run
 from sims.hessian import param_vector, unflatten
 from sims.lazy_nets import NetRuns, train_until_fitted
 from sims.linear_stability import batch_weights
 from sims.nets.alpha_mlp import Params, activation, hinge_loss, init_params, mlp
 from sims.nets.trainer import Stop, TailAverage, Trace, distinct_batches, gather_rows, geometric_schedule, train
+from sims.noise.stable import rotational_stable
 from sims.optim.rules import SGD, MomentumSGD, NoisySGD, per_run
-from sims.stable import rotational_stable
 
 F64 = torch.float64
 
@@ -217,6 +217,80 @@ def test_lazy_divergence_flagged_as_in_old_loop() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # heavy_tail: full-batch GD + injected alpha-stable noise, no compaction, averages over the last iterates, traces
 # ---------------------------------------------------------------------------------------------------------------
+def _reference_noisy_gd(
+    shape: MLPShape,
+    theta0: torch.Tensor,
+    Xtr: torch.Tensor,
+    ytr: torch.Tensor,
+    Xte: torch.Tensor,
+    yte: torch.Tensor,
+    *,
+    alpha: tuple[float, ...],
+    sigma: tuple[float, ...],
+    eta: float,
+    steps: int,
+    generator: torch.Generator,
+    avg_last: int = 100,
+    trace_every: int = 10,
+    max_norm: float = 1e6,
+    progress: bool | None = False,
+) -> NoisyGDResult:
+    """The loop the trainer replaced (sims/heavy_tail_nn.py at cda3fb9), frozen here as the reference: full-batch GD
+    with injected noise for R = len(alpha) runs (alpha[r], sigma[r] per run; theta0 (R, P)).
+
+    Raises ValueError for alpha outside (0, 2], sigma < 0, eta <= 0. A run is diverged once its loss or parameters are
+    non-finite or ||theta|| > max_norm; it is frozen and excluded (NaN) from the averages."""
+    R = theta0.shape[0]
+    if len(alpha) != R or len(sigma) != R:
+        raise ValueError(f"alpha and sigma must have one entry per run ({R}), got {len(alpha)} and {len(sigma)}")
+    if any(not (0.0 < a <= 2.0) for a in alpha):
+        raise ValueError(f"alpha must lie in (0, 2], got {sorted(set(alpha))}")
+    if any(not (s >= 0.0 and math.isfinite(s)) for s in sigma):
+        raise ValueError(f"sigma must be >= 0, got {sorted(set(sigma))}")
+    if not (eta > 0 and math.isfinite(eta)):
+        raise ValueError(f"eta must be > 0, got {eta!r}")
+    if not 1 <= avg_last <= steps:
+        raise ValueError(f"avg_last must lie in [1, steps] = [1, {steps}], got {avg_last!r}")
+    dev, dt = theta0.device, theta0.dtype
+    P = theta0.shape[1]
+    scale = torch.tensor([s * eta ** (1.0 / a) for a, s in zip(alpha, sigma)], device=dev, dtype=dt).unsqueeze(1)
+    groups = {a: torch.tensor([r for r in range(R) if alpha[r] == a], device=dev) for a in sorted(set(alpha))}
+    theta = theta0.clone()
+    diverged = torch.zeros(R, dtype=torch.bool, device=dev)
+    acc = {k: torch.zeros(R, device=dev, dtype=dt) for k in ("trl", "tel", "tra", "tea")}
+    tr_trace, te_trace = [], []
+    for k in tqdm(range(steps), disable=None if progress is None else not progress, desc="noisy GD"):
+        th = theta.detach().requires_grad_(True)
+        loss = cross_entropy_per_run(shape, th, Xtr, ytr)
+        (grad,) = torch.autograd.grad(loss.sum(), th)
+        xi = torch.empty(R, P, device=dev, dtype=dt)
+        for a, idx in groups.items():
+            xi[idx] = rotational_stable((len(idx), P), a, generator=generator, device=dev, dtype=dt)
+        theta = theta - eta * grad + scale * xi
+        bad = ~torch.isfinite(theta).all(dim=1) | ~torch.isfinite(loss) | (theta.norm(dim=1) > max_norm)
+        if bool(bad.any()):
+            diverged |= bad
+            theta = torch.where(diverged.unsqueeze(1), torch.zeros((), device=dev, dtype=dt), theta)
+        record = k >= steps - avg_last
+        if record or k % trace_every == 0:
+            with torch.no_grad():
+                ztr, zte = shape.logits(theta, Xtr), shape.logits(theta, Xte)
+                ce = torch.nn.functional.cross_entropy
+                trl = ce(ztr.transpose(1, 2), ytr.expand(R, -1), reduction="none").mean(1)
+                tel = ce(zte.transpose(1, 2), yte.expand(R, -1), reduction="none").mean(1)
+                if record:
+                    acc["trl"] += trl
+                    acc["tel"] += tel
+                    acc["tra"] += (ztr.argmax(-1) == ytr).to(dt).mean(1)
+                    acc["tea"] += (zte.argmax(-1) == yte).to(dt).mean(1)
+                if k % trace_every == 0:
+                    tr_trace.append(trl)
+                    te_trace.append(tel)
+    nan = torch.tensor(float("nan"), device=dev, dtype=dt)
+    m = {key: torch.where(diverged, nan, v / avg_last) for key, v in acc.items()}
+    return NoisyGDResult(m["trl"], m["tel"], m["tra"], m["tea"], diverged, torch.stack(tr_trace), torch.stack(te_trace))
+
+
 def _heavy_case(max_norm: float, sigma: tuple[float, ...]) -> tuple[Any, ...]:
     shape = MLPShape((4, 6, 3))
     xtr = torch.randn(20, 4, generator=gen(11), dtype=F64)
@@ -227,7 +301,7 @@ def _heavy_case(max_norm: float, sigma: tuple[float, ...]) -> tuple[Any, ...]:
     alpha = (1.5, 2.0, 1.5, 1.8)
     kw: dict[str, Any] = {"alpha": alpha, "sigma": sigma, "eta": 0.1, "steps": 60, "avg_last": 20, "trace_every": 7,
           "max_norm": max_norm}  # fmt: skip
-    old = noisy_gd(shape, theta0, xtr, ytr, xte, yte, generator=gen(16), **kw)
+    old = _reference_noisy_gd(shape, theta0, xtr, ytr, xte, yte, generator=gen(16), **kw)
 
     g = gen(16)
     groups = {a: [r for r in range(4) if alpha[r] == a] for a in sorted(set(alpha))}
