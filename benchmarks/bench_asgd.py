@@ -26,18 +26,21 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from sims.linreg import simulate_linreg  # noqa: E402
-from theory import linreg as L  # noqa: E402
+from theory.linreg import parameters as Pa  # noqa: E402
+from theory.linreg import problem as Pr  # noqa: E402
+from theory.linreg import recursions as Rc  # noqa: E402
+from theory.linreg import two_by_two as T2  # noqa: E402
 
 
-def naive_asgd_risk(p: L.AsgdParams, lam: np.ndarray, m0: np.ndarray, sigma2: float, n: int) -> np.ndarray:
+def naive_asgd_risk(p: Pa.AsgdParams, lam: np.ndarray, m0: Pr.InitialError, sigma2: float, n: int) -> np.ndarray:
     """The obvious version: full 2x2 blocks M_i (d, 2, 2), ``A M A^T`` by batched matmul each step; bias and
     variance as two separate runs; last iterate only plus the average through ``R <- A R + M``."""
-    A = L.transition_matrix(p, lam)
+    A = T2.transition_matrix(p, lam)
     At = np.swapaxes(A, 1, 2)
     qq = np.outer(p.q, p.q)
     out = np.empty((2, n + 1))
     avg = np.empty((2, n + 1))
-    for b, (init, s2) in enumerate(((m0, 0.0), (np.zeros_like(m0), sigma2))):
+    for b, (init, s2) in enumerate(((m0.sq, 0.0), (np.zeros_like(m0.sq), sigma2))):
         M = init[:, None, None] * np.ones((2, 2))
         R = np.zeros_like(M)
         acc = 0.0
@@ -52,10 +55,10 @@ def naive_asgd_risk(p: L.AsgdParams, lam: np.ndarray, m0: np.ndarray, sigma2: fl
     return out
 
 
-def exact_both(lam: np.ndarray, p: L.AsgdParams, m0: np.ndarray, sigma2: float, n: int) -> tuple[float, dict]:
+def exact_both(lam: np.ndarray, p: Pa.AsgdParams, m0: Pr.InitialError, sigma2: float, n: int) -> tuple[float, dict]:
     t0 = time.perf_counter()
-    rs = L.sgd_risk(p.delta, lam, m0, sigma2, n)
-    ra = L.asgd_risk(p, lam, m0, sigma2, n)
+    rs = Rc.sgd_risk(p.delta, lam, m0, sigma2, n)
+    ra = Rc.asgd_risk(p, lam, m0, sigma2, n)
     return time.perf_counter() - t0, {"sgd": rs, "asgd": ra}
 
 
@@ -70,9 +73,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     d, n, sigma2 = args.d, args.steps, 0.01
-    lam = L.power_law_spectrum(d, 2.0)
-    p = L.paper_params(lam)
-    m0 = L.band_init(d, 1, 3)
+    lam = Pr.power_law_spectrum(d, 2.0)
+    p = Pa.paper_params(lam)
+    m0 = Pr.band_init(d, 1, 3)
     print(f"asgd benchmark: d={d}, N={n}, lambda_i=i^-2, sigma2={sigma2}, w0-w* on [1,3]; "
           f"torch {torch.__version__}, threads numpy/torch = {os.environ['OMP_NUM_THREADS']}/{torch.get_num_threads()}")
 
@@ -92,7 +95,7 @@ def main() -> None:
     ra = res["asgd"]
     err = float(np.max(np.abs(naive[0] + naive[1] - ra.total[: nn + 1]) / ra.total[: nn + 1]))
     t0 = time.perf_counter()
-    L.asgd_risk(p, lam, m0, sigma2, n)
+    Rc.asgd_risk(p, lam, m0, sigma2, n)
     t_asgd = time.perf_counter() - t0
     print(f"[naive] ASGD by batched 2x2 matmuls: {t_naive_part:.2f} s for {nn} steps -> {t_naive:.2f} s for N={n} "
           f"(ASGD alone, suite: {t_asgd:.3f} s; ratio naive/suite = {t_naive / t_asgd:.1f}x; "
@@ -100,10 +103,10 @@ def main() -> None:
 
     # 2. Monte Carlo of equal accuracy (CPU, one thread)
     total_mc = 0.0
-    for name, q in (("sgd", L.sgd_as_asgd(p.delta)), ("asgd", p)):
+    for name, q in (("sgd", Pa.sgd_as_asgd(p.delta)), ("asgd", p)):
         g = torch.Generator().manual_seed(0)
         gn = torch.Generator().manual_seed(1)
-        mc = simulate_linreg(lam, np.sqrt(m0), np.zeros(d), sigma2, n, args.pilot_runs, alpha=q.alpha, beta=q.beta,
+        mc = simulate_linreg(lam, m0.error(), np.zeros(d), sigma2, n, args.pilot_runs, alpha=q.alpha, beta=q.beta,
                              gamma=q.gamma, delta=q.delta, record_steps=[n], generator=g, noise_generator=gn,
                              progress=False)
         exact_n = float(res[name].total[n])
@@ -120,10 +123,10 @@ def main() -> None:
     # 3. GPU Monte Carlo (only with --device cuda)
     if args.device != "cpu":
         dev = torch.device(args.device)
-        for name, q in (("sgd", L.sgd_as_asgd(p.delta)), ("asgd", p)):
+        for name, q in (("sgd", Pa.sgd_as_asgd(p.delta)), ("asgd", p)):
             g = torch.Generator(device=dev).manual_seed(0)
             gn = torch.Generator(device=dev).manual_seed(1)
-            mc = simulate_linreg(lam, np.sqrt(m0), np.zeros(d), sigma2, n, args.gpu_runs, alpha=q.alpha,
+            mc = simulate_linreg(lam, m0.error(), np.zeros(d), sigma2, n, args.gpu_runs, alpha=q.alpha,
                                  beta=q.beta, gamma=q.gamma, delta=q.delta, record_steps=[n], device=dev,
                                  dtype=torch.float32, generator=g, noise_generator=gn, progress=False)
             print(f"[gpu] {name}: R={args.gpu_runs}: {mc.seconds:.1f} s, "

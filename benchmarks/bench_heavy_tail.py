@@ -1,8 +1,8 @@
 """heavy_tail benchmark, measured side by side in one run.
 
-1. Sampler: sims.stable.symmetric_stable (torch, float64 and float32) vs scipy.stats.levy_stable.rvs (beta = 0) for
-   N = 10^7 symmetric alpha-stable samples on CPU (alpha = 1.5). Ratio = scipy time / torch time.
-2. Euler chain: the batched chain (sims.heavy_tail.euler_chain, R runs x d in one tensor, full gradient of a fixed
+1. Sampler: sims.noise.stable.symmetric_stable (torch, float64 and float32) vs scipy.stats.levy_stable.rvs (beta = 0)
+   for N = 10^7 symmetric alpha-stable samples on CPU (alpha = 1.5). Ratio = scipy time / torch time.
+2. Euler chain: the batched chain (sims.heavy_tails.euler_chain, R runs x d in one tensor, full gradient of a fixed
    quadratic, rotationally invariant noise) vs the per-run Python loop a researcher would write first (one run at a
    time, one (d,)-vector per step, same sampler). Target size R = 10^4, d = 100, 10^4 steps; to keep this to a couple
    of minutes both are timed on a slice (batched: all R runs for `--steps` steps; loop: `--loop-runs` runs for
@@ -28,8 +28,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from sims.heavy_tail import Quadratic, euler_chain  # noqa: E402
-from sims.stable import rotational_stable, symmetric_stable  # noqa: E402
+from sims.heavy_tails.euler_chain import Quadratic, euler_chain  # noqa: E402
+from sims.noise.stable import rotational_stable, symmetric_stable  # noqa: E402
 
 
 def _sync(device: str) -> None:
@@ -89,6 +89,39 @@ def bench_chain(runs: int, d: int, steps: int, loop_runs: int, device: str, dtyp
             "t_loop": t_loop}
 
 
+def breakdown(runs: int, d: int, reps: int, device: str, dtype: torch.dtype) -> dict[str, float]:
+    """Where the batched chain's time goes, per run-step (ns): the pieces of one step timed alone."""
+    from sims.noise.stable import positive_stable
+
+    g = torch.Generator(device=device).manual_seed(3)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2 * d, d))
+    A = torch.tensor(X.T @ X / (2 * d), device=device, dtype=dtype)
+    b = torch.tensor(rng.standard_normal(d), device=device, dtype=dtype)
+    q = Quadratic(A[None], b[None])
+    th = torch.zeros(1, runs, d, device=device, dtype=dtype)
+    xi = torch.zeros(runs, d, device=device, dtype=dtype)
+    parts = {
+        "gaussian draws (R, d)": lambda: torch.randn((runs, d), generator=g, device=device, dtype=dtype),
+        "subordinator draws (R, 1)": lambda: positive_stable((runs, 1), 0.75, generator=g, device=device, dtype=dtype),
+        "rotational noise total": lambda: rotational_stable((runs, d), 1.5, generator=g, device=device, dtype=dtype),
+        "gradient A theta - b": lambda: q.grad(th),
+        "in-place update": lambda: th.sub_(q.grad(th), alpha=1e-3).add_(xi.unsqueeze(0), alpha=1e-3),
+        "divergence check (every 10th step)": lambda: (~torch.isfinite(th).all(-1)) | (
+            torch.linalg.vector_norm(th, dim=-1) > 1e12),
+    }
+    out = {}
+    for name, f in parts.items():
+        f()
+        _sync(device)
+        t = time.perf_counter()
+        for _ in range(reps):
+            f()
+        _sync(device)
+        out[name] = (time.perf_counter() - t) / (reps * runs) * 1e9 / (10.0 if "every 10th" in name else 1.0)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=10_000_000)
@@ -118,6 +151,10 @@ def main() -> None:
         print(f"   {str(dt):14s} per run-step: batched {c['batched'] * 1e9:6.0f} ns, loop {c['loop'] * 1e9:7.0f} ns, "
               f"ratio loop / batched = {c['loop'] / c['batched']:.0f}x; extrapolated to R = {a.runs}, "
               f"{a.target_steps} steps: batched {c['batched'] * full:.0f} s, loop {c['loop'] * full / 3600:.1f} h")
+    print(f"\n2b. Where the batched time goes (ns per run-step, R = {a.runs}, d = {a.d})")
+    for dt in (torch.float64, torch.float32):
+        bd = breakdown(a.runs, a.d, 10, a.device, dt)
+        print(f"   {str(dt)}: " + ", ".join(f"{k} {v:.0f}" for k, v in bd.items()))
     if not a.device.startswith("cuda"):
         print("\n3. GPU throughput: not measured (run with --device cuda on a GPU machine).")
 

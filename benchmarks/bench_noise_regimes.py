@@ -19,9 +19,10 @@ import numpy as np
 import torch
 
 from sims.datasets import parity_split
-from sims.depleted_sign import depleted_sign
-from sims.lazy_nets import init_params, train_until_fitted
-from sims.perceptron import event_driven, step_by_step
+from sims.lazy_nets import train_until_fitted
+from sims.nets.alpha_mlp import init_params
+from sims.perceptron.depleted_sign import depleted_sign
+from sims.perceptron.sgd import event_driven, step_by_step
 
 
 def _sync(device: str) -> None:

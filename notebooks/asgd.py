@@ -24,7 +24,7 @@
 #
 # **How.** Nothing here needs Monte Carlo to be believed: for Gaussian (or any independent-coordinate) data with a
 # diagonal $H$, the diagonal $2\times2$ second-moment blocks of $(w - w^*, v - w^*)$ obey an exact recursion
-# (`theory.linreg`), which gives the bias and the variance of the last and of the averaged iterate for every step
+# (`theory.linreg.recursions`), which gives the bias and the variance of the last and of the averaged iterate for every step
 # in $O(Nd)$. Monte Carlo (`sims.linreg`, R runs in one tensor) is used to check that recursion.
 #
 # The scale comes from `SGDLAB_SCALE` (smoke in CI, default for the committed figures).
@@ -33,7 +33,8 @@
 import numpy as np
 
 from sgdlab.notebook import Session
-from theory import linreg as L
+from sgdlab.papers.asgd import experiments as E
+from theory.linreg import two_by_two as T2
 
 nb = Session("asgd")
 print("scale:", nb.scale)
@@ -41,33 +42,39 @@ print("scale:", nb.scale)
 # %% [markdown]
 # ## 1. Per eigen-direction: a 2x2 linear system
 # The mean of $z_i = (w - w^*, v - w^*)_i$ evolves by $A(\lambda) = C - \lambda q p^\top$. Symbolically
-# (`theory.linreg_symbolic`, sympy): $\det A = \alpha(1-\beta)(1-\delta\lambda)$, the slow eigenvalue is
+# (`theory.linreg.symbolic`, sympy): $\det A = \alpha(1-\beta)(1-\delta\lambda)$, the slow eigenvalue is
 # $1 - s_{\rm eff}\lambda + O(\lambda^2)$, and ASGD contracts faster than SGD exactly below
 # $\lambda_x = (1 - \alpha(1-\beta))/\delta$.
 
 # %%
-from theory import linreg_symbolic as S
+from theory.linreg import symbolic as S
 
 print("det A   =", S.det_A())
 print("s_eff   =", S.s_eff())
 print("lambda_x=", S.crossover_lambda())
 two = nb.result("asgd.two_by_two")
-print(f"s_eff/delta = {float(two['s_eff']) / float(two['delta']):.4f}, lambda_x = {float(two['lambda_x']):.4f} "
-      f"(numeric crossing {float(two['lambda_x_numeric']):.4f})")
+print(f"s_eff/delta = {float(two.s_eff) / float(two.delta):.4f}, lambda_x = {float(two.lambda_x):.4f} "
+      f"(numeric crossing {float(two.lambda_x_numeric):.4f}), momentum time tau = {float(two.tau):.1f} steps")
 _ = nb.show("asgd_rho")
 
 # %% [markdown]
 # ## 2. The paper's experiment: where $w_0 - w^*$ lives decides the winner
 # Exact risk curves (bias dashed) for $w_0 - w^*$ spread over the head band $i\in[1,3]$ (large eigenvalues) and a
-# tail band $i \in [11, 30]$ (small eigenvalues).
+# tail band $i \in [11, 30]$ (small eigenvalues). The claim `asgd.bias_small_eig` looks at the whole bias-ratio
+# curve: after a transient of about two momentum times $\tau = 1/(1-\alpha(1-\beta)) \approx 34$ steps (during which
+# ASGD is slightly worse on the tail band and much better on the head band), the ratio crosses 1 once and stays on
+# the predicted side. At late times both biases decay like a power law set by mass spread into the tail directions,
+# so the tail-band ratio comes back up (0.03 near $t = 6000$, 0.08 at $10^4$); for $a = 1.5$ it re-crosses 1
+# and for $a = 3$ the head band crosses three times (try `--set asgd.curves.a=3`, or
+# `Context(overrides={"asgd.curves.a": 3.0})` in Python).
 
 # %%
 _ = nb.show("asgd_risk_curves")
-r = nb.result("asgd.curves")
-n = len(r["sgd_var"]) - 1
+r = E.curves(nb.ctx)  # one sweep point per band
+n = len(r.t) - 1
 for t in (30, 100, 1000, min(3000, n)):
-    print(f"t={t:5d}  bias ratio ASGD/SGD: head {r['asgd_bias_b0'][t] / r['sgd_bias_b0'][t]:.3f}, "
-          f"tail {r['asgd_bias_b1'][t] / r['sgd_bias_b1'][t]:.4f}")
+    print(f"t={t:5d}  bias ratio ASGD/SGD: " + ", ".join(
+        f"band {int(lo)}..{int(hi)} {r.asgd.bias[j, t] / r.sgd.bias[j, t]:.4f}" for j, (lo, hi) in enumerate(r.bands)))
 
 # %% [markdown]
 # ## 3. Bias and variance separately
@@ -79,13 +86,13 @@ for t in (30, 100, 1000, min(3000, n)):
 # %%
 _ = nb.show("asgd_bias_variance")
 cfg = nb.config("asgd.curves")
-p = L.accsgd_to_asgd(cfg.lr_scale / float(r["lam"].sum()), cfg.kappa, cfg.xi, cfg.c)
-print(f"variance ratio at N={n}: {r['asgd_var'][n] / r['sgd_var'][n]:.4f}; "
-      f"heuristic (s_eff/delta)^(1/a) = {L.variance_ratio_prediction(p, cfg.a):.4f}")
-print(f"spectral radius of the full second-moment map: SGD {float(r['sgd_rho']):.9f}, "
-      f"ASGD {float(r['asgd_rho']):.9f} (< 1: stable)")
-print(f"variance ratio at N={n}: average {r['asgd_avg_var'][n] / r['sgd_avg_var'][n]:.4f}, "
-      f"tail average {r['asgd_tail_var'][n] / r['sgd_tail_var'][n]:.4f}")
+p = E.setting_of(cfg).params()
+print(f"variance ratio at N={n}: {r.asgd.var[n] / r.sgd.var[n]:.4f}; "
+      f"heuristic (s_eff/delta)^(1/a) = {T2.variance_ratio_prediction(p, cfg.a):.4f}")
+print(f"spectral radius of the full second-moment map: SGD {float(r.sgd.rho):.9f}, "
+      f"ASGD {float(r.asgd.rho):.9f} (< 1: stable)")
+print(f"variance ratio at N={n}: average {r.asgd.avg_var[n] / r.sgd.avg_var[n]:.4f}, "
+      f"tail average {r.asgd.tail_var[n] / r.sgd.tail_var[n]:.4f}")
 
 # %% [markdown]
 # How good is the heuristic $(s_{\rm eff}/\delta)^{1/a}$ for other decays? Exploration (not a claim): exact
@@ -95,10 +102,10 @@ print(f"variance ratio at N={n}: average {r['asgd_avg_var'][n] / r['sgd_avg_var'
 
 # %%
 _ = nb.show("asgd_variance_decay")
-dec = nb.result("asgd.decay")
-for j, a in enumerate(dec["exponents"]):
-    print(f"a={a:g}: last-iterate ratio at the last N {dec[f'last_a{j}'][-1]:.4f}, average "
-          f"{dec[f'avg_a{j}'][-1]:.4f}, tail {dec[f'tail_a{j}'][-1]:.4f}; heuristic {float(dec[f'pred_a{j}']):.4f}")
+dec = E.decay(nb.ctx)  # one sweep point per exponent
+for j, a in enumerate(dec.exponents):
+    print(f"a={a:g}: last-iterate ratio at the last N {dec.last[j, -1]:.4f}, average "
+          f"{dec.avg[j, -1]:.4f}, tail {dec.tail[j, -1]:.4f}; heuristic {float(dec.pred[j]):.4f}")
 
 # %% [markdown]
 # ## 4. Is the recursion right? Monte Carlo with error bars
@@ -107,10 +114,10 @@ for j, a in enumerate(dec["exponents"]):
 # %%
 _ = nb.show("asgd_exact_vs_mc")
 mc = nb.result("asgd.mc")
-for name in ("sgd", "asgd"):
-    z = np.abs(mc[f"{name}_mc"] - mc[f"{name}_exact"]) / mc[f"{name}_se"]
-    print(f"{name}: max |mc - exact|/se = {z.max():.2f}, diverged runs {float(mc[f'{name}_diverged']):.0%}, "
-          f"{float(mc[f'{name}_throughput']):.3g} runs*steps*d per second")
+for name, m in (("sgd", mc.sgd), ("asgd", mc.asgd)):
+    z = np.abs(m.mc - m.exact) / m.se
+    print(f"{name}: max |mc - exact|/se = {z.max():.2f}, diverged runs {float(m.runs_diverged):.0%}, "
+          f"{float(m.throughput):.3g} runs*steps*d per second")
 
 # %% [markdown]
 # The full-scale run (d = 2000, $10^4$ runs, $10^4$ steps, one GPU) is written by
@@ -123,9 +130,9 @@ if bundle is None:
     print("no GPU bundle committed under results/asgd.mc (no GPU was available when this was written)")
 else:
     for name in ("sgd", "asgd"):
-        z = np.abs(bundle[f"{name}_mc"] - bundle[f"{name}_exact"]) / bundle[f"{name}_se"]
-        print(f"GPU bundle {name}: max |mc - exact|/se = {z.max():.2f}, {float(bundle[f'{name}_seconds']):.1f} s, "
-              f"{float(bundle[f'{name}_throughput']):.3g} runs*steps*d/s")
+        z = np.abs(bundle[f"{name}.mc"] - bundle[f"{name}.exact"]) / bundle[f"{name}.se"]
+        print(f"GPU bundle {name}: max |mc - exact|/se = {z.max():.2f}, {float(bundle[f'{name}.seconds']):.1f} s, "
+              f"{float(bundle[f'{name}.throughput']):.3g} runs*steps*d/s")
 
 # %% [markdown]
 # ## 5. SGD baseline: Zou et al.'s bound for the iterate average
@@ -135,10 +142,10 @@ else:
 
 # %%
 _ = nb.show("asgd_zou_bound")
-z = nb.result("asgd.zou")
-for j in range(len(z["bands"])):
-    ratio = z[f"bound_b{j}"] / z[f"exact_b{j}"]
-    print(f"band {tuple(int(b) for b in z['bands'][j])}: bound/exact in [{ratio.min():.2f}, {ratio.max():.2f}] over N")
+z = E.zou(nb.ctx)  # one sweep point per band
+for j, band in enumerate(z.bands):
+    ratio = z.bound[j] / z.exact[j]
+    print(f"band {tuple(int(b) for b in band)}: bound/exact in [{ratio.min():.2f}, {ratio.max():.2f}] over N")
 
 # %% [markdown]
 # ## 6. Extension: non-Gaussian data

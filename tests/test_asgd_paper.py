@@ -32,6 +32,6 @@ def test_full_scale_mc_is_the_issue_run() -> None:
 def test_crossover_claim_end_to_end(tmp_path: Path) -> None:
     ctx = Context(scale="smoke", store=ResultStore(tmp_path))
     claim = REGISTRY.claims["asgd.crossover"]
-    v = claim.func(ctx)
+    v = claim.func(ctx, claim.tol)
     assert v.verdict == "holds", v.note
     assert v.measured == pytest.approx(v.predicted, rel=1e-9)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sims.heavy_tail_nn import MLPShape, cross_entropy_per_run, noisy_gd
+from sims.heavy_tails.noisy_mlp import MLPShape, cross_entropy_per_run, noisy_gd
 
 
 def _data(seed: int) -> tuple[torch.Tensor, ...]:
@@ -50,3 +50,23 @@ def test_divergence_flagged_and_bad_input() -> None:
     with pytest.raises(ValueError, match="eta"):
         noisy_gd(shape, th0, Xtr, ytr, Xte, yte, alpha=(1.5,) * 4, sigma=(0.1,) * 4, eta=0.0, steps=3,
                  generator=torch.Generator())
+
+
+def test_noisy_gd_more_bad_input() -> None:
+    Xtr, ytr, Xte, yte = _data(3)
+    shape = MLPShape((6, 5, 3))
+    th0 = shape.init(2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    base = dict(alpha=(1.5, 1.5), sigma=(0.1, 0.1), eta=0.1, steps=3, avg_last=2,
+                generator=torch.Generator().manual_seed(0))
+    cases = [({"max_norm": -1.0}, "max_norm"), ({"steps": 0}, "steps"), ({"avg_last": 5}, "avg_last"),
+             ({"trace_every": 0}, "trace_every"), ({"alpha": ("1.5", 1.5)}, "alpha"), ({"sigma": (0.1,)}, "one entry"),
+             ({"eta": float("nan")}, "eta")]
+    for kw, name in cases:
+        with pytest.raises(ValueError, match=name):
+            noisy_gd(shape, th0, Xtr, ytr, Xte, yte, **(base | kw))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="theta0"):
+        noisy_gd(shape, th0[:, :-1], Xtr, ytr, Xte, yte, **base)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="labels"):
+        noisy_gd(shape, th0, Xtr, ytr + 5, Xte, yte, **base)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="finite"):
+        noisy_gd(shape, th0, Xtr * float("nan"), ytr, Xte, yte, **base)  # type: ignore[arg-type]

@@ -1,5 +1,5 @@
-"""Alpha-stable sampler (sims.stable) against the characteristic function, scipy.stats.levy_stable and the closed-form
-moments of theory.stable. Statistical checks: |measured - predicted| <= k * se with fixed seeds."""
+"""Alpha-stable sampler (sims.noise.stable) against the characteristic function, scipy.stats.levy_stable and the closed-form
+moments of theory.heavy_tails.stable. Statistical checks: |measured - predicted| <= k * se with fixed seeds."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 from scipy import integrate, special, stats
 
-from sims.stable import positive_stable, rotational_stable, symmetric_stable
-from theory.stable import abs_moment, char_fn, positive_stable_laplace, positive_stable_scipy_scale
+from sims.noise.stable import positive_stable, rotational_stable, symmetric_stable
+from theory.heavy_tails.stable import abs_moment, char_fn, positive_stable_laplace, positive_stable_scipy_scale
 
 K = 5.0  # standard errors
 
@@ -97,17 +97,70 @@ def test_abs_moment_closed_forms(alpha: float) -> None:
     assert abs(abs_moment(1.0, 2.0, 1.5) - 3.0 / math.sqrt(math.pi)) <= 1e-12
 
 
-def test_float32_and_bad_input() -> None:
-    x = symmetric_stable((10_000,), 1.5, generator=_gen(7), dtype=torch.float32)
+def _ecf_ok(x: np.ndarray, alpha: float, scale: float, ts: np.ndarray) -> bool:
+    try:
+        _ecf_check(x, alpha, scale, ts)
+    except AssertionError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("alpha", [1.0, 1.5, 2.0])
+def test_float32_law(alpha: float) -> None:
+    """float32 samples have the law (S) at scale 0.9 (ECF within 5 se at several t), and the same check rejects the
+    law at twice the scale and at alpha - 0.2 (so a sampler that got either wrong in float32 fails here)."""
+    x = symmetric_stable((100_000,), alpha, scale=0.9, generator=_gen(7), dtype=torch.float32)
     assert x.dtype == torch.float32 and torch.isfinite(x).all()
-    for bad in [0.0, -1.0, 2.01, float("nan")]:
+    xs = x.double().numpy()
+    ts = np.array([0.2, 0.5, 1.0, 2.0])
+    assert _ecf_ok(xs, alpha, 0.9, ts)
+    assert not _ecf_ok(xs, alpha, 1.8, ts)
+    assert not _ecf_ok(xs, alpha - 0.2, 0.9, ts)
+    xr = rotational_stable((100_000, 3), alpha, scale=0.9, generator=_gen(8), dtype=torch.float32)
+    assert xr.dtype == torch.float32
+    assert _ecf_ok(xr[:, 1].double().numpy(), alpha, 0.9, ts)
+    assert not _ecf_ok(2.0 * xr[:, 1].double().numpy(), alpha, 0.9, ts)
+
+
+BAD_NUMBERS = [0.0, -1.0, 2.01, float("nan"), float("inf"), "1.5", None, True]
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_bad_alpha(bad: object) -> None:
+    for f, shape in ((symmetric_stable, (3,)), (rotational_stable, (3, 2))):
         with pytest.raises(ValueError, match="alpha"):
-            symmetric_stable((3,), bad, generator=_gen(0))
-        with pytest.raises(ValueError, match="alpha"):
-            rotational_stable((3, 2), bad, generator=_gen(0))
+            f(shape, bad, generator=_gen(0))  # type: ignore[operator]
+    with pytest.raises(ValueError, match="alpha"):
+        char_fn(1.0, bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="alpha"):
+        abs_moment(0.5, bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "2", None])
+def test_bad_scale(bad: object) -> None:
     with pytest.raises(ValueError, match="scale"):
-        symmetric_stable((3,), 1.5, scale=-1.0)
+        symmetric_stable((3,), 1.5, scale=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="scale"):
+        rotational_stable((3, 2), 1.5, scale=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("shape", [(-1,), (2.5,), "ab", (10**6, 10**6), ()])
+def test_bad_shape(shape: object) -> None:
+    with pytest.raises(ValueError, match="shape"):
+        if shape == ():
+            rotational_stable((), 1.5)
+        else:
+            symmetric_stable(shape, 1.5)  # type: ignore[arg-type]
+
+
+def test_theory_bad_input() -> None:
     with pytest.raises(ValueError, match="a must"):
         positive_stable((3,), 1.2)
     with pytest.raises(ValueError, match="p must"):
         abs_moment(1.6, 1.5)
+    with pytest.raises(ValueError, match="d must"):
+        abs_moment(0.5, 1.5, d=0)
+    with pytest.raises(ValueError, match="t must be finite"):
+        char_fn(np.array([0.1, np.nan]), 1.5)
+    with pytest.raises(ValueError, match="s must"):
+        positive_stable_laplace([-1.0], 0.5)

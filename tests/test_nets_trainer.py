@@ -10,20 +10,133 @@ from typing import Any
 import pytest
 import torch
 from torch import nn
+from torch.func import grad, vmap
+from tqdm.auto import tqdm
 
-from sims.heavy_tail_nn import MLPShape, cross_entropy_per_run, noisy_gd
+from sims.heavy_tails.noisy_mlp import MLPShape, NoisyGDResult, cross_entropy_per_run
 from sims.hessian import param_vector, unflatten
-from sims.lazy_nets import activation, hinge_loss, init_params, mlp, train_until_fitted
+from sims.lazy_nets import NetRuns, train_until_fitted
 from sims.linear_stability import batch_weights
+from sims.nets.alpha_mlp import Params, activation, hinge_loss, init_params, mlp
 from sims.nets.trainer import Stop, TailAverage, Trace, distinct_batches, gather_rows, geometric_schedule, train
+from sims.noise.stable import rotational_stable
 from sims.optim.rules import SGD, MomentumSGD, NoisySGD, per_run
-from sims.stable import rotational_stable
 
 F64 = torch.float64
 
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
+
+
+# the old noise_regimes loop, frozen as a reference
+def _check_step(s: int) -> bool:
+    return s <= 32 or s % (1 << (s.bit_length() - 1 - 5)) == 0
+
+
+def _flat_norm(params: Params) -> torch.Tensor:
+    return torch.sqrt(sum((p.reshape(p.shape[0], -1) ** 2).sum(1) for p in params))  # type: ignore[arg-type]
+
+
+def _reference_train_until_fitted(
+    params0: Params,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    *,
+    alpha: torch.Tensor,
+    temperature: torch.Tensor,
+    batch_size: int,
+    max_steps: int,
+    generator: torch.Generator,
+    act: str = "relu",
+    max_rel_change: float = math.inf,
+    progress: bool | None = None,
+) -> NetRuns:
+    """The loop of sims/lazy_nets.py as of commit ab12e3d (reference for the port onto the trainer). Train E = len(alpha) networks (stacked params0, leading dim E) by SGD with the alpha-trick hinge loss until zero
+    training loss, all at once with torch.func.vmap. x_*: (P, d) shared or (E, P, d) per configuration; y_*: +-1.
+    alpha, temperature: (E,) tensors; dt = T h B per configuration. A configuration whose parameters or outputs stop
+    being finite, or whose relative weight change ||w - w_0|| / ||w_0|| exceeds max_rel_change (a run-away), is
+    stopped and flagged diverged."""
+    e = params0[0].shape[0]
+    h = params0[-1].shape[-1]
+    per_cfg = x_train.ndim == 3
+    p = x_train.shape[-2]
+    if alpha.shape != (e,) or temperature.shape != (e,):
+        raise ValueError(f"alpha and temperature must have shape ({e},)")
+    if not bool((alpha > 0).all()):
+        raise ValueError("alpha must be in (0, inf)")
+    if not bool((temperature > 0).all()):
+        raise ValueError("temperature T must be > 0")
+    if not 1 <= batch_size <= p:
+        raise ValueError(f"batch_size B must satisfy 1 <= B <= P = {p}, got {batch_size}")
+    for name, yy in (("y_train", y_train), ("y_test", y_test)):
+        if not bool(((yy == 1) | (yy == -1)).all()):
+            raise ValueError(f"{name} must be binary labels in {{-1, +1}}")
+    phi = activation(act)
+    xin = 0 if per_cfg else None
+    fwd = vmap(lambda w, x: mlp(w, x, phi), in_dims=(0, xin))
+    gstep = vmap(grad(lambda w, x, y, f0, a: hinge_loss(w, x, y, f0, a, phi)), in_dims=(0, 0, 0, 0, 0))
+    with torch.no_grad():
+        f0_tr, f0_te = fwd(params0, x_train), fwd(params0, x_test)
+    ytr = y_train if per_cfg else y_train.expand(e, p)
+    xtr = x_train if per_cfg else x_train.expand(e, *x_train.shape)
+    dt = temperature * h * batch_size
+    dev = params0[0].device
+    out_steps = torch.zeros(e, dtype=torch.int64, device=dev)
+    conv = torch.zeros(e, dtype=torch.bool, device=dev)
+    div = torch.zeros(e, dtype=torch.bool, device=dev)
+    final: list[torch.Tensor] = [torch.empty_like(q) for q in params0]
+    rows = torch.arange(e, device=dev)
+    w = tuple(q.clone() for q in params0)
+    norm0 = _flat_norm(params0)
+    a_, dt_, xs, ys, f0s = alpha, dt, xtr, ytr, f0_tr
+    bar = tqdm(total=max_steps, disable=progress is False if progress is not None else None, leave=False,
+               desc="sgd", mininterval=2.0)
+    s = 0
+    while rows.numel() > 0 and s < max_steps:
+        s += 1
+        keys = torch.rand(xs.shape[:2], generator=generator, device=dev, dtype=torch.float64)
+        idx = torch.topk(keys, batch_size, dim=1, largest=False).indices
+        xb = torch.gather(xs, 1, idx[:, :, None].expand(-1, -1, xs.shape[-1]))
+        g = gstep(w, xb, torch.gather(ys, 1, idx), torch.gather(f0s, 1, idx), a_)
+        w = tuple(q - dt_.view(-1, *([1] * (q.ndim - 1))) * gq for q, gq in zip(w, g))
+        if _check_step(s) or s == max_steps:
+            with torch.no_grad():
+                marg = a_[:, None] * ys * (vmap(lambda ww, x: mlp(ww, x, phi))(w, xs) - f0s)
+            rel = _flat_norm(tuple(q - q0[rows] for q, q0 in zip(w, params0))) / norm0[rows]
+            bad = ~torch.isfinite(marg).all(1) | ~torch.isfinite(rel) | (rel > max_rel_change)
+            fit = (marg >= 1.0).all(1) & ~bad
+            stop = fit | bad | torch.full_like(fit, s == max_steps)
+            if bool(stop.any()):
+                r = rows[stop]
+                out_steps[r] = s
+                conv[r] = fit[stop]
+                div[r] = bad[stop]
+                for k, q in enumerate(w):
+                    final[k][r] = q[stop]
+                keep = ~stop
+                rows, a_, dt_, xs, ys, f0s = rows[keep], a_[keep], dt_[keep], xs[keep], ys[keep], f0s[keep]
+                w = tuple(q[keep] for q in w)
+            bar.update(s - bar.n)
+    bar.close()
+    cens = ~conv & ~div
+    fparams = tuple(final)
+    with torch.no_grad():
+        dw = _flat_norm(tuple(q - q0 for q, q0 in zip(fparams, params0))) / _flat_norm(params0)
+        pred_tr = fwd(fparams, x_train) - f0_tr
+        pred_te = fwd(fparams, x_test) - f0_te
+        yte = y_test if y_test.ndim == 2 else y_test.expand(e, -1)
+        err_tr = (ytr * pred_tr <= 0).to(torch.float64).mean(1)
+        err_te = (yte * pred_te <= 0).to(torch.float64).mean(1)
+    t_star = torch.where(conv, dt * out_steps.to(dt.dtype), torch.full_like(dt, math.nan))
+    nan = torch.full_like(dw, math.nan)
+    return NetRuns(
+        steps=out_steps, t_star=t_star, converged=conv, censored=cens, diverged=div,
+        rel_weight_change=torch.where(div, nan, dw), train_error=torch.where(div, nan, err_tr),
+        test_error=torch.where(div, nan, err_te),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -72,7 +185,7 @@ def _lazy_on_trainer(c: dict[str, Any], max_steps: int, seed: int, max_rel: floa
 
 def test_reproduces_train_until_fitted_bitwise() -> None:
     c = _lazy_case()
-    old = train_until_fitted(c["params0"], c["x"], c["y"], c["xte"], c["yte"], alpha=c["alpha"],
+    old = _reference_train_until_fitted(c["params0"], c["x"], c["y"], c["xte"], c["yte"], alpha=c["alpha"],
                              temperature=c["temp"], batch_size=c["B"], max_steps=500, generator=gen(7),
                              progress=False)  # fmt: skip
     res, fwd, f0 = _lazy_on_trainer(c, 500, 7)
@@ -90,7 +203,7 @@ def test_reproduces_train_until_fitted_bitwise() -> None:
 
 def test_lazy_divergence_flagged_as_in_old_loop() -> None:
     c = _lazy_case()
-    old = train_until_fitted(c["params0"], c["x"], c["y"], c["xte"], c["yte"], alpha=c["alpha"],
+    old = _reference_train_until_fitted(c["params0"], c["x"], c["y"], c["xte"], c["yte"], alpha=c["alpha"],
                              temperature=c["temp"], batch_size=c["B"], max_steps=400, generator=gen(9),
                              max_rel_change=0.05, progress=False)  # fmt: skip
     res, _, _ = _lazy_on_trainer(c, 400, 9, max_rel=0.05)
@@ -104,6 +217,80 @@ def test_lazy_divergence_flagged_as_in_old_loop() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # heavy_tail: full-batch GD + injected alpha-stable noise, no compaction, averages over the last iterates, traces
 # ---------------------------------------------------------------------------------------------------------------
+def _reference_noisy_gd(
+    shape: MLPShape,
+    theta0: torch.Tensor,
+    Xtr: torch.Tensor,
+    ytr: torch.Tensor,
+    Xte: torch.Tensor,
+    yte: torch.Tensor,
+    *,
+    alpha: tuple[float, ...],
+    sigma: tuple[float, ...],
+    eta: float,
+    steps: int,
+    generator: torch.Generator,
+    avg_last: int = 100,
+    trace_every: int = 10,
+    max_norm: float = 1e6,
+    progress: bool | None = False,
+) -> NoisyGDResult:
+    """The loop the trainer replaced (sims/heavy_tail_nn.py at cda3fb9), frozen here as the reference: full-batch GD
+    with injected noise for R = len(alpha) runs (alpha[r], sigma[r] per run; theta0 (R, P)).
+
+    Raises ValueError for alpha outside (0, 2], sigma < 0, eta <= 0. A run is diverged once its loss or parameters are
+    non-finite or ||theta|| > max_norm; it is frozen and excluded (NaN) from the averages."""
+    R = theta0.shape[0]
+    if len(alpha) != R or len(sigma) != R:
+        raise ValueError(f"alpha and sigma must have one entry per run ({R}), got {len(alpha)} and {len(sigma)}")
+    if any(not (0.0 < a <= 2.0) for a in alpha):
+        raise ValueError(f"alpha must lie in (0, 2], got {sorted(set(alpha))}")
+    if any(not (s >= 0.0 and math.isfinite(s)) for s in sigma):
+        raise ValueError(f"sigma must be >= 0, got {sorted(set(sigma))}")
+    if not (eta > 0 and math.isfinite(eta)):
+        raise ValueError(f"eta must be > 0, got {eta!r}")
+    if not 1 <= avg_last <= steps:
+        raise ValueError(f"avg_last must lie in [1, steps] = [1, {steps}], got {avg_last!r}")
+    dev, dt = theta0.device, theta0.dtype
+    P = theta0.shape[1]
+    scale = torch.tensor([s * eta ** (1.0 / a) for a, s in zip(alpha, sigma)], device=dev, dtype=dt).unsqueeze(1)
+    groups = {a: torch.tensor([r for r in range(R) if alpha[r] == a], device=dev) for a in sorted(set(alpha))}
+    theta = theta0.clone()
+    diverged = torch.zeros(R, dtype=torch.bool, device=dev)
+    acc = {k: torch.zeros(R, device=dev, dtype=dt) for k in ("trl", "tel", "tra", "tea")}
+    tr_trace, te_trace = [], []
+    for k in tqdm(range(steps), disable=None if progress is None else not progress, desc="noisy GD"):
+        th = theta.detach().requires_grad_(True)
+        loss = cross_entropy_per_run(shape, th, Xtr, ytr)
+        (grad,) = torch.autograd.grad(loss.sum(), th)
+        xi = torch.empty(R, P, device=dev, dtype=dt)
+        for a, idx in groups.items():
+            xi[idx] = rotational_stable((len(idx), P), a, generator=generator, device=dev, dtype=dt)
+        theta = theta - eta * grad + scale * xi
+        bad = ~torch.isfinite(theta).all(dim=1) | ~torch.isfinite(loss) | (theta.norm(dim=1) > max_norm)
+        if bool(bad.any()):
+            diverged |= bad
+            theta = torch.where(diverged.unsqueeze(1), torch.zeros((), device=dev, dtype=dt), theta)
+        record = k >= steps - avg_last
+        if record or k % trace_every == 0:
+            with torch.no_grad():
+                ztr, zte = shape.logits(theta, Xtr), shape.logits(theta, Xte)
+                ce = torch.nn.functional.cross_entropy
+                trl = ce(ztr.transpose(1, 2), ytr.expand(R, -1), reduction="none").mean(1)
+                tel = ce(zte.transpose(1, 2), yte.expand(R, -1), reduction="none").mean(1)
+                if record:
+                    acc["trl"] += trl
+                    acc["tel"] += tel
+                    acc["tra"] += (ztr.argmax(-1) == ytr).to(dt).mean(1)
+                    acc["tea"] += (zte.argmax(-1) == yte).to(dt).mean(1)
+                if k % trace_every == 0:
+                    tr_trace.append(trl)
+                    te_trace.append(tel)
+    nan = torch.tensor(float("nan"), device=dev, dtype=dt)
+    m = {key: torch.where(diverged, nan, v / avg_last) for key, v in acc.items()}
+    return NoisyGDResult(m["trl"], m["tel"], m["tra"], m["tea"], diverged, torch.stack(tr_trace), torch.stack(te_trace))
+
+
 def _heavy_case(max_norm: float, sigma: tuple[float, ...]) -> tuple[Any, ...]:
     shape = MLPShape((4, 6, 3))
     xtr = torch.randn(20, 4, generator=gen(11), dtype=F64)
@@ -114,7 +301,7 @@ def _heavy_case(max_norm: float, sigma: tuple[float, ...]) -> tuple[Any, ...]:
     alpha = (1.5, 2.0, 1.5, 1.8)
     kw: dict[str, Any] = {"alpha": alpha, "sigma": sigma, "eta": 0.1, "steps": 60, "avg_last": 20, "trace_every": 7,
           "max_norm": max_norm}  # fmt: skip
-    old = noisy_gd(shape, theta0, xtr, ytr, xte, yte, generator=gen(16), **kw)
+    old = _reference_noisy_gd(shape, theta0, xtr, ytr, xte, yte, generator=gen(16), **kw)
 
     g = gen(16)
     groups = {a: [r for r in range(4) if alpha[r] == a] for a in sorted(set(alpha))}
@@ -422,3 +609,18 @@ def test_schedule_and_helpers_validate() -> None:
         Trace(lambda p: {}, 2, 0)
     idx = distinct_batches((50, 7), 7, generator=gen(1), device="cpu")
     assert all(sorted(r) == list(range(7)) for r in idx.tolist())
+
+
+def test_ported_train_until_fitted_equals_the_old_loop() -> None:
+    """sims.lazy_nets.train_until_fitted (now on the trainer) gives the old loop's results bit for bit, including a
+    run-away flagged diverged."""
+    c = _lazy_case()
+    for max_rel, steps in ((math.inf, 500), (0.05, 400)):
+        kw: dict[str, Any] = {"alpha": c["alpha"], "temperature": c["temp"], "batch_size": c["B"], "max_steps": steps,
+                              "max_rel_change": max_rel, "progress": False}  # fmt: skip
+        old = _reference_train_until_fitted(c["params0"], c["x"], c["y"], c["xte"], c["yte"], generator=gen(7), **kw)
+        new = train_until_fitted(c["params0"], c["x"], c["y"], c["xte"], c["yte"], generator=gen(7), **kw)
+        for f in ("steps", "converged", "censored", "diverged"):
+            assert torch.equal(getattr(new, f), getattr(old, f)), f
+        for f in ("t_star", "rel_weight_change", "train_error", "test_error"):
+            assert torch.allclose(getattr(new, f), getattr(old, f), rtol=0, atol=0, equal_nan=True), f

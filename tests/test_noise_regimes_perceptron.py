@@ -11,15 +11,15 @@ import pytest
 import torch
 from scipy import stats
 
-from sims.depleted_sign import depleted_sign
-from sims.perceptron import (
+from sims.perceptron.depleted_sign import depleted_sign
+from sims.perceptron.sgd import (
     _batch_tables,
     classification_error,
     event_driven,
     log_miss_probability,
     step_by_step,
 )
-from theory.perceptron import abs_x1_cdf
+from theory.noise_regimes.perceptron import abs_x1_cdf
 
 
 def gen(seed: int) -> torch.Generator:
@@ -139,3 +139,60 @@ def test_converged_means_fitted_and_budget_means_censored(sim) -> None:  # type:
     assert bool(torch.isnan(small.t_star(0.1, 2)).all())
     # the training set is fitted, so its error is zero
     assert float(classification_error(full.w, x, y).max()) == 0.0
+
+
+@pytest.mark.parametrize("chi", [math.inf, -math.inf, math.nan, -1.0, 2e6, "1", True])
+def test_depleted_sign_rejects_bad_chi(chi: Any) -> None:
+    with pytest.raises(ValueError, match="chi"):
+        depleted_sign(1, 4, 2, chi, generator=gen(0))
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_runs": 0}, "n_runs"), ({"n": 2.5}, "n"), ({"d": 0}, "d"), ({"n": 10**6, "n_runs": 10**4}, "memory"),
+])  # fmt: skip
+def test_depleted_sign_rejects_bad_sizes(kw: dict[str, Any], match: str) -> None:
+    args: dict[str, Any] = {"n_runs": 1, "n": 4, "d": 2} | kw
+    with pytest.raises(ValueError, match=match):
+        depleted_sign(args["n_runs"], args["n"], args["d"], 1.0, generator=gen(0))
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"temperature": math.nan}, "temperature"), ({"temperature": math.inf}, "temperature"),
+    ({"temperature": "1"}, "temperature"), ({"alpha": math.nan}, "alpha"), ({"alpha": "inf"}, "alpha"),
+    ({"batch_size": 2.0}, "batch_size"), ({"batch_size": True}, "batch_size"), ({"max_steps": 0}, "max_steps"),
+    ({"max_steps": 2**60}, "max_steps"), ({"max_steps": 1e9}, "max_steps"),
+])  # fmt: skip
+def test_simulators_reject_bad_scalars(change: dict[str, Any], match: str) -> None:
+    x, y = depleted_sign(2, 8, 3, 1.0, generator=gen(0))
+    kw: dict[str, Any] = dict(temperature=1.0, batch_size=2, alpha=math.inf, max_steps=100, generator=gen(1))
+    for sim in (event_driven, step_by_step):
+        with pytest.raises(ValueError, match=match):
+            sim(x, y, **{**kw, **change})
+    with pytest.raises(ValueError, match="finite"):
+        event_driven(x * math.nan, y, **kw)
+
+
+def test_classification_error_rejects_nan_weights_and_bad_shapes() -> None:
+    x, y = depleted_sign(2, 8, 3, 1.0, generator=gen(0))
+    w = torch.ones(2, 3, dtype=torch.float64)
+    assert classification_error(w, x, y).shape == (2,)
+    for bad in (w * math.nan, w * math.inf):
+        with pytest.raises(ValueError, match="w must be finite"):
+            classification_error(bad, x, y)
+    with pytest.raises(ValueError, match="shape|must be"):
+        classification_error(w[:, :2], x, y)
+    with pytest.raises(ValueError, match="y must"):
+        classification_error(w, x, y[:, :3])
+    with pytest.raises(ValueError, match="binary"):
+        classification_error(w, x, 0.5 * y)
+    # the error itself: w = e_1 classifies depleted-sign data perfectly, -e_1 gets every point wrong
+    e1 = torch.zeros(2, 3, dtype=torch.float64)
+    e1[:, 0] = 1.0
+    assert classification_error(e1, x, y).tolist() == [0.0, 0.0]
+    assert classification_error(-e1, x, y).tolist() == [1.0, 1.0]
+
+
+def test_classification_error_counts_zero_margin_as_error() -> None:
+    """y f(w, x) <= 0 is an error: w = 0 (the initial point) classifies nothing."""
+    x, y = depleted_sign(2, 8, 3, 1.0, generator=gen(0))
+    assert classification_error(torch.zeros(2, 3, dtype=torch.float64), x, y).tolist() == [1.0, 1.0]

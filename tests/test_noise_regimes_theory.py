@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy import integrate
 
-from theory.perceptron import abs_x1_cdf, expected_min_abs_x1, local_exponent, w1_exponent, x1_density
-from theory.scaling_fits import (
+from theory.noise_regimes.perceptron import (
+    abs_x1_cdf,
+    expected_min_abs_x1,
+    local_exponent,
+    scale_invariant_weights,
+    w1_exponent,
+    x1_density,
+)
+from theory.noise_regimes.scaling_fits import (
     bootstrap,
     collapse_exponents,
     crossover_temperature,
     exponent_of_mean_log,
     fit_log_linear,
+    power_law_exponent,
 )
 
 
@@ -81,3 +90,29 @@ def test_bootstrap_se_matches_the_standard_error_of_a_slope() -> None:
     assert 0.75 * true_se <= np.mean(boots) <= 1.25 * true_se
     with pytest.raises(ValueError, match="seeds"):
         bootstrap(stat, sample()[:1], n_boot=100, rng=rng)
+
+
+@pytest.mark.parametrize("f, match", [
+    (lambda: x1_density(1.0, math.inf), "chi"), (lambda: x1_density(1.0, math.nan), "chi"),
+    (lambda: x1_density([1.0, math.nan], 1.0), "finite"), (lambda: abs_x1_cdf(math.nan, 1.0), "NaN"),
+    (lambda: w1_exponent("1"), "chi"), (lambda: expected_min_abs_x1(0, 1.0), "P"),  # type: ignore[arg-type]
+    (lambda: expected_min_abs_x1(2.5, 1.0), "P"),  # type: ignore[arg-type]
+    (lambda: local_exponent([1.0, -1.0], [1.0, 2.0]), "> 0"),
+    (lambda: local_exponent([1.0, 2.0], [2.0, 1.0]), "increasing"), (lambda: local_exponent([1.0], [1.0]), "length"),
+    (lambda: local_exponent([1.0, math.nan], [1.0, 2.0]), "finite"),
+    (lambda: scale_invariant_weights([1.0], math.nan, 1.0), "temperatures"),
+    (lambda: scale_invariant_weights([1.0], 1.0, math.inf), "temperatures"),
+    (lambda: fit_log_linear([0.0, math.nan], [1.0, 2.0]), "finite"),
+    (lambda: power_law_exponent([1.0, 0.0], [1.0, 2.0]), "> 0"),
+    (lambda: power_law_exponent([1.0, 2.0], [1.0, math.nan]), "> 0"),
+    (lambda: bootstrap(lambda s: 0.0, np.ones((3, 2)), n_boot=5, rng=np.random.default_rng(0)), "n_boot"),
+    (lambda: bootstrap(lambda s: 0.0, np.ones((3, 2)), n_boot=20.5,  # type: ignore[arg-type]
+                       rng=np.random.default_rng(0)), "n_boot"),
+    (lambda: bootstrap(lambda s: 0.0, np.ones((3, 2)), n_boot=20, rng=np.random.default_rng(0), level=1.5), "level"),
+    (lambda: crossover_temperature([1.0, 2.0, 4.0, 8.0], [1.0, 1.0, -2.0, 4.0], n_low=1, n_high=2), "> 0"),
+    (lambda: collapse_exponents([1.0, 2.0, 4.0], [1.0, 1.0, 2.0], [1.0, 1.0, 1.0]), "delta"),
+    (lambda: collapse_exponents([1.0, 2.0], [1.0, 1.0, 2.0], [1.0, 1.0, 1.0]), "length"),
+])  # fmt: skip
+def test_bad_inputs_are_refused(f: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        f()

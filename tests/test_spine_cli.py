@@ -78,8 +78,12 @@ def _grid() -> tuple[str, list[object]]:
 
 
 def _same(a: list[object], b: list[object]) -> bool:
-    return all(set(x) == set(y) and all(np.array_equal(np.asarray(x[k]), np.asarray(y[k])) for k in x)
-               for x, y in zip(a, b))  # type: ignore[call-overload]
+    from sgdlab.results import flatten
+
+    fa, fb = [flatten(x) for x in a], [flatten(y) for y in b]
+    return len(fa) == len(fb) and all(
+        set(x) == set(y) and all(np.array_equal(np.asarray(x[k]), np.asarray(y[k])) for k in x) for x, y in zip(fa, fb)
+    )
 
 
 def test_sweep_on_a_dask_local_cluster_equals_the_serial_run(tmp_path: Path) -> None:
@@ -119,3 +123,28 @@ def test_same_seed_same_threads_gives_identical_json(tmp_path: Path) -> None:
             o.pop("seconds")
         outs.append(json.dumps(data, sort_keys=True))
     assert outs[0] == outs[1]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback on a machine without CUDA")
+def test_a_cuda_config_falls_back_to_the_cpu_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="sgdlab.context"):
+        cfg = Context(scale="full").config("asgd.mc")
+    assert cfg.device == "cpu" and "running on the cpu instead" in caplog.text
+
+
+def test_list_shows_tolerances_and_overridden_configs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--scale", "smoke", "--set", "asgd.two_by_two.n_grid=77"]) == 0
+    out = capsys.readouterr().out
+    assert "experiment asgd.two_by_two [smoke]: " in out and "n_grid=77" in out
+    assert "tolerances: k_se=" in out or "tolerances: min_fraction=" in out
+
+
+def test_notebook_session_takes_overrides(tmp_path: Path) -> None:
+    from sgdlab.notebook import Session
+
+    nb = Session("asgd", scale="smoke", cache=str(tmp_path), overrides={"asgd.two_by_two.n_grid": 64})
+    assert nb.config("asgd.two_by_two").n_grid == 64 and len(nb.result("asgd.two_by_two").grid) == 64
+    with pytest.raises(ValueError, match="has no config field"):
+        Session("asgd", scale="smoke", cache=str(tmp_path), overrides={"asgd.two_by_two.nope": 1})

@@ -121,8 +121,9 @@ def test_divergence_policy_never_rests_silently_on_survivors() -> None:
     assert v.verdict == "holds"
     v = apply_divergence_policy(Verdict("fails", diverged=1.0), _claim(Tol(divergence_measured=True)), None)
     assert v.verdict == "fails"
-    assert diverged_fraction([{"diverged": np.array([True, False, False, False]), "x_diverged": 0.5,
+    assert diverged_fraction([{"diverged": np.array([True, False, False, False]), "x_diverged": 0.5, "a.diverged": 0.4,
                                "n_diverged_total": 7}]) == 0.5  # fmt: skip
+    assert diverged_fraction([{"diverged": np.array([0.0, 1.0, 0.0, 0.0])}, {"b_diverged": np.array([0.1, 0.3])}]) == 0.25
 
 
 def test_runner_reads_divergence_from_the_results_a_claim_used(toy_paper: str, tmp_path) -> None:

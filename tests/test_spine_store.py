@@ -140,3 +140,12 @@ def test_meta_holds_the_request_and_the_suite_version(tmp_path: Path) -> None:
     assert r.meta["config"] == {"n": 4, "seed": 0} and r.meta["experiment"] == EXP.name
     assert len(r.meta["checksum"]) == 64 and r.meta["git_revision"].startswith("0.")
     json.dumps(r.meta, allow_nan=False)
+
+
+def test_imports_inside_functions_are_dependencies() -> None:
+    """A lazy import in an experiment's body (``from sims.optim import clip`` inside the function) is followed."""
+    deps = module_deps("sgdlab.papers.sharpness.experiments")
+    assert {"sims.optim.clip", "sims.nets.lm_training", "sims.nets.directional", "theory.directional_sharpness"} <= set(deps)
+    f = _cell("def lazy(cfg):\n    from sims import runs\n    return {'x': float(cfg.n)}\n", "lazy")
+    g = _cell("def lazy(cfg):\n    return {'x': float(cfg.n)}\n", "lazy")
+    assert code_fingerprint(f) != code_fingerprint(g)

@@ -1,0 +1,1 @@
+"""Noise laws for simulators (alpha-stable sampling)."""

@@ -1,0 +1,1 @@
+"""Weight quantisation: fake (quantise-dequantise) group quantisers, round-to-nearest, SignRound tuning."""

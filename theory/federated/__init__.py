@@ -1,0 +1,1 @@
+"""Asynchronous federated optimisation: exact client-time schedules, aggregation weights, surrogate objectives."""
