@@ -151,7 +151,9 @@ def thm2_boundary(n: int, batch: int, sigma: int, eta: float) -> float:
 
     (the second term only when d > 1, i.e. sigma < n). Derivation: the instance is diagonal, so rho(Q) = max(f_0, f_1)
     with f_0 = (1 - eta lam)^2 + eta^2 lam^2 (n - B) / (B sigma) and f_1 = (1 - eta lam / sigma)^2
-    + eta^2 lam^2 (n - B) / (B sigma^2); f_0 > 1 and f_1 > 1 give the two terms."""
+    + eta^2 lam^2 (n - B) / (B sigma^2); f_0 > 1 and f_1 > 1 give the two terms. The second term is never the smaller
+    (2 sigma B / (eta n) >= the first iff B (sigma - 1) >= 0), so the boundary is the first term; both are kept to
+    mirror the derivation (tested by bisection on rho(Q))."""
     e = check_eta(eta)
     b = check_batch(batch, n)
     sigma = _sigma(sigma, n)
