@@ -8,7 +8,9 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 python3 -m venv --system-site-packages "$WORK/venv"
-"$WORK/venv/bin/python" -m pip install -q --no-deps "$ROOT"
+mkdir -p "$WORK/src"  # build from a copy, so that setuptools' build/ folder never lands in the checkout
+tar -C "$ROOT" --exclude=./.git --exclude=./.sgdlab_cache --exclude=./build -cf - . | tar -C "$WORK/src" -xf -
+"$WORK/venv/bin/python" -m pip install -q --no-deps "$WORK/src"
 mkdir -p "$WORK/elsewhere" && cd "$WORK/elsewhere"
 SITE="$("$WORK/venv/bin/python" -c 'import sgdlab, pathlib; print(pathlib.Path(sgdlab.__file__).parents[1])')"
 case "$SITE" in "$WORK"/venv/*) ;; *) echo "sgdlab imported from $SITE, not from the fresh venv"; exit 1;; esac

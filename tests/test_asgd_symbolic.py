@@ -1,4 +1,4 @@
-"""sympy derivations of theory.linreg_symbolic against the numeric 2x2 analysis."""
+"""sympy derivations of theory.linreg.symbolic against the numeric 2x2 analysis."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Noisy full-batch GD on a small MLP (sims.heavy_tail_nn): batched runs equal separate runs, sigma = 0 is plain GD,
+"""Noisy full-batch GD on a small MLP (sims.heavy_tails.noisy_mlp): batched runs equal separate runs, sigma = 0 is plain GD,
 divergence is flagged, bad input raises."""
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from torch.func import grad, vmap
 from tqdm.auto import tqdm
 
 from sims.heavy_tails.noisy_mlp import MLPShape, NoisyGDResult, cross_entropy_per_run
-from sims.hessian import param_vector, unflatten
 from sims.lazy_nets import NetRuns, train_until_fitted
-from sims.linear_stability import batch_weights
 from sims.nets.alpha_mlp import Params, activation, hinge_loss, init_params, mlp
+from sims.nets.hessian import param_vector, unflatten
 from sims.nets.trainer import Stop, TailAverage, Trace, distinct_batches, gather_rows, geometric_schedule, train
 from sims.noise.stable import rotational_stable
 from sims.optim.rules import SGD, MomentumSGD, NoisySGD, per_run
+from sims.stability.linear_sgd import batch_weights
 
 F64 = torch.float64
 

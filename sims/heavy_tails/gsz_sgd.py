@@ -46,7 +46,7 @@ def gsz_online_sgd(
         x_{k+1} = x_k - (eta/b) sum_{i<=b} a_i (<a_i, x_k> - y_i),   a_i ~ N(0, sigma_a^2 I_d), y_i ~ N(0, sigma_y^2),
 
     fresh (a_i, y_i) at every step (x* = 0 without loss of generality), x_0 = 0. Stationary tails are power laws with
-    the index of theory.tail_index.gsz_tail_index(eta, b, d, sigma_a). Divergence (non-finite or ||x|| > max_norm)
+    the index of theory.heavy_tails.gsz.gsz_tail_index(eta, b, d, sigma_a). Divergence (non-finite or ||x|| > max_norm)
     is checked every `check_every` steps and at the end; diverged runs are frozen and returned as NaN rows."""
     if not check_real(eta, "eta") > 0:
         raise ValueError(f"eta must be > 0 and finite, got {eta!r}")
