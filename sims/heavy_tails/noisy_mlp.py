@@ -4,8 +4,8 @@ on the shared batched trainer (sims.nets.trainer.train with the NoisySGD rule of
 
     theta_{k+1} = theta_k - eta grad F_train(theta_k) + sigma eta^(1/alpha) xi_k,
 
-xi_k rotationally invariant alpha-stable in R^P (P = number of parameters, law (S) of sims.noise.stable). The generalisation
-gap is F_test - F_train (cross-entropy), averaged over the last iterates.
+xi_k rotationally invariant alpha-stable in R^P (P = number of parameters, law (S) of sims.noise.stable). The
+generalisation gap is F_test - F_train (cross-entropy), averaged over the last iterates.
 """
 
 from __future__ import annotations
