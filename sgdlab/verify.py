@@ -61,8 +61,13 @@ def _is_divergence_key(k: str) -> bool:
 
 
 def diverged_fraction(results: Iterable[Mapping[str, Any]]) -> float | None:
-    """Largest diverged fraction held by ``results`` under the conventional names (None when none holds any)."""
-    fr: list[float] = []
+    """The diverged fraction of the runs behind ``results`` (None when none states any), from the conventional names.
+
+    Boolean flags and masks (one entry per run, also a 0-d flag per result of a sweep point) are pooled over every
+    result: diverged runs / runs. Float values in [0, 1] are fractions of groups of runs (or 0/1 masks stored as
+    floats): their mean is the group-pooled fraction. The larger of the two is returned."""
+    n_runs = n_div = 0
+    fracs: list[float] = []
     for r in results:
         for k, v in r.items():
             if not _is_divergence_key(k):
@@ -70,13 +75,13 @@ def diverged_fraction(results: Iterable[Mapping[str, Any]]) -> float | None:
             a = np.asarray(v)
             if a.size == 0:
                 continue
-            # a boolean mask per run, or fractions per group of runs (equal groups): either way the mean is the
-            # fraction of the runs that diverged; a float 0/1 mask is the same as a boolean one
             if a.dtype == bool:
-                fr.append(float(a.mean()))
+                n_runs += a.size
+                n_div += int(a.sum())
             elif np.issubdtype(a.dtype, np.floating) and np.all(np.isfinite(a)) and a.min() >= 0 and a.max() <= 1:
-                fr.append(float(a.mean()))
-    return max(fr) if fr else None
+                fracs.append(float(a.mean()))
+    out = [x for x in (n_div / n_runs if n_runs else None, float(np.mean(fracs)) if fracs else None) if x is not None]
+    return max(out) if out else None
 
 
 def apply_divergence_policy(v: Verdict, c: Claim, read_fraction: float | None) -> Verdict:

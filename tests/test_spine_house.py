@@ -122,8 +122,8 @@ def test_divergence_policy_never_rests_silently_on_survivors() -> None:
     v = apply_divergence_policy(Verdict("fails", diverged=1.0), _claim(Tol(divergence_measured=True)), None)
     assert v.verdict == "fails"
     assert diverged_fraction([{"diverged": np.array([True, False, False, False]), "x_diverged": 0.5, "a.diverged": 0.4,
-                               "n_diverged_total": 7}]) == 0.5  # fmt: skip
-    assert diverged_fraction([{"diverged": np.array([0.0, 1.0, 0.0, 0.0])}, {"b_diverged": np.array([0.1, 0.3])}]) == 0.25
+                               "n_diverged_total": 7}]) == 0.45  # masks 1/4; fractions mean(0.5, 0.4)  # fmt: skip
+    assert diverged_fraction([{"diverged": np.array([0.0, 1.0, 0.0, 0.0])}, {"b_diverged": np.array([0.1, 0.3])}]) == 0.225
 
 
 def test_runner_reads_divergence_from_the_results_a_claim_used(toy_paper: str, tmp_path) -> None:
@@ -136,3 +136,9 @@ def test_runner_reads_divergence_from_the_results_a_claim_used(toy_paper: str, t
     o = run_claim(REGISTRY.claims["zztoy.survivors"], ctx)
     assert o.verdict == "inconclusive" and o.diverged == 3 / 8 and "37.5% of the runs" in o.note
     assert o.tolerances == "k_se=3, max_diverged=0"
+
+
+def test_divergence_flags_of_sweep_points_are_pooled() -> None:
+    """One run per sweep point, 2 of 25 diverged: 8%, not 100% (a max over points would say 100%)."""
+    points = [{"diverged": np.bool_(i < 2), "val": 1.0} for i in range(25)]
+    assert diverged_fraction(points) == 2 / 25

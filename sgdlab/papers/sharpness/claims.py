@@ -177,8 +177,10 @@ def decide_clip_speeds(grid: dict[tuple[str, float], list[TrainResult]], tol: To
         d = best[clipped][1] - best[plain][1]
         m, se = _mean_se(d)
         parts[f"{clipped} vs {plain}"] = Verdict.below(m, 0.0, se, k=tol.k_se)
+        edge = [m for m in (plain, clipped) if best[m][0] in (min(LR_GRID[m]), max(LR_GRID[m]))]
         notes.append(f"{plain} lr {best[plain][0]:g}: {best[plain][1].mean():.4f}, {clipped} lr {best[clipped][0]:g}: "
-                     f"{best[clipped][1].mean():.4f}")  # fmt: skip
+                     f"{best[clipped][1].mean():.4f}" + (f" (best lr at the grid's edge for {', '.join(edge)})"
+                                                         if edge else ""))  # fmt: skip
     div = float(np.mean([r.diverged for v in grid.values() for r in v]))
     out = Verdict.combine(parts, predicted=0.0)
     out.note = ("final validation loss (nats/token) at the best lr of a grid fixed in advance; " + "; ".join(notes)

@@ -90,7 +90,7 @@ class TrajectoryConfig(LMSetting):
     mask_fraction: float = 0.01
     sgd_clip: float = 0.1
     adam_clip: float = 0.5
-    seeds: int = 2
+    seeds: int = 3
     seed: int = 0
 
 
