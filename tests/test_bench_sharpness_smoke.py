@@ -38,6 +38,19 @@ def test_authors_style_clip_clips_the_top_fraction() -> None:
         assert max(float(o.abs().max()) for o in out) == pytest.approx(tau)
 
 
+@pytest.mark.parametrize("c", [0.001, 0.1, 0.5, 0.9])
+def test_bracket_threshold_is_exact(c: float) -> None:
+    g = torch.Generator().manual_seed(0)
+    cont = [torch.randn(5000, generator=g), torch.randn(30, 40, generator=g)]
+    ties = [torch.randint(-5, 6, (4000,), generator=g).float(), torch.randint(-3, 4, (900,), generator=g).float()]
+    for grads in (cont, ties):
+        for seed in range(5):
+            got = B.bracket_threshold(grads, c, torch.Generator().manual_seed(seed), sample=256)
+            assert got is not None
+            assert float(got) == float(clip_threshold(grads, c, method="sort"))  # type: ignore[arg-type]
+    assert B.bracket_threshold(cont, 1e-6, torch.Generator()) is None
+
+
 def test_quantile_refuses_above_2_24() -> None:
     with pytest.raises(RuntimeError):
         torch.quantile(torch.zeros(B.QUANTILE_LIMIT + 1), 0.9)
@@ -48,7 +61,7 @@ def test_smoke_run_prints_every_part() -> None:
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_sharpness.py"), "--smoke"], env=env,
                        capture_output=True, text=True, timeout=120, cwd=ROOT)  # fmt: skip
     assert r.returncode == 0, r.stderr
-    for tag in ("[1] clipping", "agree with sorted[int(c n)]: True", "[2] directional sharpness",
+    for tag in ("[1] clipping", "bracket agree with sorted[int(c n)]: True", "[2] directional sharpness",
                 "HVP (gradient + double backward)", "[3] training throughput", "tokens/s"):
         assert tag in r.stdout, r.stdout
     assert "agree with sorted[int(c n)]: False" not in r.stdout
