@@ -121,6 +121,8 @@ def bracket_threshold(grads: list[torch.Tensor], c: float, generator: torch.Gene
     k = math.floor(c * n)
     if k == 0:
         return None
+    if not math.isfinite(float(flat.max())):  # max of |g| is nan/inf iff some g_i is (one cheap reduction)
+        raise ValueError("gradients must be finite to be clipped")
     r = n - k  # tau is the r-th smallest
     m = min(n, sample)
     idx = torch.randint(0, n, (m,), generator=generator, device=flat.device)
@@ -129,11 +131,24 @@ def bracket_threshold(grads: list[torch.Tensor], c: float, generator: torch.Gene
     d = 4.0 * math.sqrt(m * (r / n) * (1 - r / n)) + 2
     lo = s[max(0, math.floor(q - d))]
     hi = s[min(m - 1, math.ceil(q + d))]
-    below = int((flat < lo).sum())
+    below = int(torch.count_nonzero(flat < lo))  # count_nonzero: ~3x faster than a bool .sum() on CPU
     cand = flat[(flat >= lo) & (flat <= hi)]
     if below < r <= below + cand.numel():
         return torch.kthvalue(cand, r - below).values
     return torch.kthvalue(flat, r).values
+
+
+def kthvalue_maxcheck_threshold(grads: list[torch.Tensor], c: float) -> torch.Tensor | None:
+    """``clip_threshold(method="kthvalue")`` with its finiteness test done as isfinite(max |g|) instead of
+    isfinite(|g|).all() (same answer, same error; suggested fix)."""
+    flat = torch.cat([g.detach().reshape(-1) for g in grads]).abs_()
+    n = flat.numel()
+    k = math.floor(c * n)
+    if k == 0:
+        return None
+    if not math.isfinite(float(flat.max())):
+        raise ValueError("gradients must be finite to be clipped")
+    return torch.kthvalue(flat, n - k).values
 
 
 def quantile_threshold(grads: list[torch.Tensor], c: float) -> torch.Tensor:
@@ -159,8 +174,9 @@ def bench_clipping(n: int, k: int, repeats: int, device: torch.device) -> None:
         ref = float(flat.sort(descending=True).values[int(flat.numel() * c)])
         taus = {m: float(clip_threshold(grads, c, method=m)) for m in ("topk", "kthvalue", "sort")}
         taus["bracket"] = float(bracket_threshold(grads, c, gen))  # type: ignore[arg-type]
+        taus["kth-max"] = float(kthvalue_maxcheck_threshold(grads, c))  # type: ignore[arg-type]
         ok = all(v == ref for v in taus.values())
-        print(f"    tau(c={c}) = {ref:.6g}: topk/kthvalue/sort/bracket agree with sorted[int(c n)]: {ok}",
+        print(f"    tau(c={c}) = {ref:.6g}: topk/kthvalue/sort/bracket/kth-max agree with sorted[int(c n)]: {ok}",
               "" if ok else taus)
     del flat
     lr = 1e-12  # the steps must not change the parameters much over the repetitions
@@ -177,6 +193,7 @@ def bench_clipping(n: int, k: int, repeats: int, device: torch.device) -> None:
     for c in (0.1, 0.5):
         for m in ("topk", "kthvalue", "sort"):
             ops[f"tau c={c} {m}"] = lambda c=c, m=m: clip_threshold(grads, c, method=m)
+        ops[f"tau c={c} kthvalue, max-check (suggested)"] = lambda c=c: kthvalue_maxcheck_threshold(grads, c)
         ops[f"tau c={c} bracket (suggested)"] = lambda c=c: bracket_threshold(grads, c, gen)
         ops[f"tau c={c} torch.quantile (global)"] = lambda c=c: quantile_threshold(grads, c)
         for m in ("topk", "kthvalue"):

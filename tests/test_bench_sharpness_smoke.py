@@ -48,7 +48,15 @@ def test_bracket_threshold_is_exact(c: float) -> None:
             got = B.bracket_threshold(grads, c, torch.Generator().manual_seed(seed), sample=256)
             assert got is not None
             assert float(got) == float(clip_threshold(grads, c, method="sort"))  # type: ignore[arg-type]
+            assert float(B.kthvalue_maxcheck_threshold(grads, c)) == float(got)  # type: ignore[arg-type]
     assert B.bracket_threshold(cont, 1e-6, torch.Generator()) is None
+    bad = [cont[0].clone(), cont[1]]
+    for v in (float("nan"), float("inf")):
+        bad[0][3] = v
+        with pytest.raises(ValueError, match="finite"):
+            B.bracket_threshold(bad, c, torch.Generator())
+        with pytest.raises(ValueError, match="finite"):
+            B.kthvalue_maxcheck_threshold(bad, c)
 
 
 def test_quantile_refuses_above_2_24() -> None:
@@ -61,7 +69,7 @@ def test_smoke_run_prints_every_part() -> None:
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_sharpness.py"), "--smoke"], env=env,
                        capture_output=True, text=True, timeout=120, cwd=ROOT)  # fmt: skip
     assert r.returncode == 0, r.stderr
-    for tag in ("[1] clipping", "bracket agree with sorted[int(c n)]: True", "[2] directional sharpness",
+    for tag in ("[1] clipping", "kth-max agree with sorted[int(c n)]: True", "[2] directional sharpness",
                 "HVP (gradient + double backward)", "[3] training throughput", "tokens/s"):
         assert tag in r.stdout, r.stdout
     assert "agree with sorted[int(c n)]: False" not in r.stdout
