@@ -34,6 +34,7 @@ import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -161,18 +162,19 @@ def bench_clipping(n: int, k: int, repeats: int, device: torch.device) -> None:
     g = torch.Generator(device=device).manual_seed(0)
     gen = torch.Generator(device=device).manual_seed(1)  # the bracket's samples (never change its answer)
     params = [torch.nn.Parameter(torch.randn(s, generator=g, device=device)) for s in sizes]
+    grads: list[torch.Tensor] = []
     for p in params:  # heavy-tailed gradients (Student t, 2 dof) as in transformers; the values do not change timing
         z = torch.randn(p.numel(), generator=g, device=device)
         chi = torch.randn(p.numel(), 2, generator=g, device=device).pow(2).sum(1)
-        p.grad = z / (chi / 2).sqrt()
-    grads = [p.grad for p in params]
+        grads.append(z / (chi / 2).sqrt())
+        p.grad = grads[-1]
     print(f"\n[1] clipping: n = {sum(sizes):,} float32 coordinates in {len(sizes)} tensors "
           f"({len(sizes) // 2} of {sizes[0]:,}, {len(sizes) - len(sizes) // 2} of {sizes[-1]:,}), device {device}")
     # correctness side-check: every method gives the same tau (the exact rank) as the authors' index
     flat = torch.cat([x.reshape(-1) for x in grads]).abs()
     for c in (0.1, 0.5):
         ref = float(flat.sort(descending=True).values[int(flat.numel() * c)])
-        taus = {m: float(clip_threshold(grads, c, method=m)) for m in ("topk", "kthvalue", "sort")}
+        taus = {m: float(clip_threshold(grads, c, method=m)) for m in ("topk", "kthvalue", "sort")}  # type: ignore[arg-type]
         taus["bracket"] = float(bracket_threshold(grads, c, gen))  # type: ignore[arg-type]
         taus["kth-max"] = float(kthvalue_maxcheck_threshold(grads, c))  # type: ignore[arg-type]
         ok = all(v == ref for v in taus.values())
@@ -192,13 +194,13 @@ def bench_clipping(n: int, k: int, repeats: int, device: torch.device) -> None:
     ops["ClippedAdam(c=0) step (no clip)"] = cadam0.step
     for c in (0.1, 0.5):
         for m in ("topk", "kthvalue", "sort"):
-            ops[f"tau c={c} {m}"] = lambda c=c, m=m: clip_threshold(grads, c, method=m)
-        ops[f"tau c={c} kthvalue, max-check (suggested)"] = lambda c=c: kthvalue_maxcheck_threshold(grads, c)
-        ops[f"tau c={c} bracket (suggested)"] = lambda c=c: bracket_threshold(grads, c, gen)
-        ops[f"tau c={c} torch.quantile (global)"] = lambda c=c: quantile_threshold(grads, c)
+            ops[f"tau c={c} {m}"] = partial(clip_threshold, grads, c, method=m)
+        ops[f"tau c={c} kthvalue, max-check (suggested)"] = partial(kthvalue_maxcheck_threshold, grads, c)
+        ops[f"tau c={c} bracket (suggested)"] = partial(bracket_threshold, grads, c, gen)
+        ops[f"tau c={c} torch.quantile (global)"] = partial(quantile_threshold, grads, c)
         for m in ("topk", "kthvalue"):
-            ops[f"clip_top_fraction c={c} {m}"] = lambda c=c, m=m: clip_top_fraction(grads, c, method=m)
-        ops[f"authors' clip c={c} (sort + mask)"] = lambda c=c: authors_style_clip(grads, c)
+            ops[f"clip_top_fraction c={c} {m}"] = partial(clip_top_fraction, grads, c, method=m)
+        ops[f"authors' clip c={c} (sort + mask)"] = partial(authors_style_clip, grads, c)
     if sum(sizes) > QUANTILE_LIMIT:
         ops = {k2: v for k2, v in ops.items() if "quantile" not in k2}
         print(f"    (torch.quantile rows left out: n > 2^24 = {QUANTILE_LIMIT:,})")
@@ -218,6 +220,7 @@ def bench_clipping(n: int, k: int, repeats: int, device: torch.device) -> None:
         print(f"    torch.quantile on {QUANTILE_LIMIT + 1:,} elements: RuntimeError: {str(e).splitlines()[0]}")
     t0 = time.process_time()
     tau = clip_threshold([big], 0.1, method="kthvalue")
+    assert tau is not None
     print(f"    clip_threshold(kthvalue) on the same tensor: tau = {float(tau):g} in {time.process_time() - t0:.2f} s")
 
 
@@ -262,7 +265,7 @@ def bench_throughput(cfg: GPTConfig, batch: int, steps: int, repeats: int, devic
             model.loss(xb, yb).backward()
             opt.step()
 
-    ops: dict[str, Callable[[], object]] = {k: (lambda o=o: run(o)) for k, o in opts.items()}
+    ops: dict[str, Callable[[], object]] = {k: partial(run, o) for k, o in opts.items()}
     res = time_side_by_side(ops, repeats, device)
     tok = steps * batch * cfg.block_size
     print(f"\n[3] training throughput, GPT {cfg} ({model.n_params():,} parameters), batch {batch} x "
