@@ -7,7 +7,9 @@ transformer, measured side by side in one run (one thread; every timing repeated
    authors' approach (panyan7/adam-vs-sgd, as read in their ``torch_optimizer/sgd_clip.py``: concatenate all
    gradients, full descending sort of |g|, tau = sorted[int(c n)] read to the host, then the clipped gradient built
    as g * (|g| < tau) + sign(g) * (|g| >= tau) * tau; written here from that description). A global
-   ``torch.quantile`` threshold is timed too at n below 2^24, and its failure above 2^24 elements is shown.
+   ``torch.quantile`` threshold is timed too at n below 2^24, and its failure above 2^24 elements is shown. Two
+   suggested faster exact thresholds are timed next to them: kthvalue with a finiteness test on max |g| instead of
+   isfinite(|g|).all(), and a bracketed selection (``bracket_threshold``).
    Everything is divided by the step time of ``torch.optim.SGD(foreach=True)`` and ``torch.optim.Adam(foreach=True)``
    on the same tensors; the full ``ClippedSGD`` / ``ClippedAdam`` steps are timed next to them.
 2. On ``GPTConfig.cpu()``, a fixed measurement batch: one Hessian-vector product (``sims.nets.directional.hvp``) and
