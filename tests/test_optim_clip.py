@@ -87,3 +87,16 @@ def test_sign_normalized_lion_take_their_steps() -> None:
     assert math.isclose(float(q.detach()), 1.0 * (1 - 0.05) + 0.1, rel_tol=1e-15)
     with pytest.raises(ValueError, match="lr"):
         SignSGD([q], lr=-1.0)
+
+
+def test_masking_zeroes_exactly_k_coordinates_even_with_ties() -> None:
+    from sims.nets.directional import _masked
+
+    u = [torch.ones(10, 10), torch.full((50,), 2.0), torch.tensor([3.0, -3.0, 0.5])]  # heavy ties
+    n = sum(x.numel() for x in u)
+    for frac in (0.01, 0.1, 0.5):
+        out = _masked(u, frac)
+        zeroed = sum(int((a == 0).sum()) - int((b == 0).sum()) for a, b in zip(out, u))
+        assert zeroed == math.floor(frac * n)
+    out = _masked(u, 0.015)  # floor(0.015 * 153) = 2: exactly the two |u| = 3 coordinates
+    assert torch.equal(out[2], torch.tensor([0.0, 0.0, 0.5])) and torch.equal(out[1], u[1])

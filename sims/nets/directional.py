@@ -59,12 +59,19 @@ class DirectionStats:
 
 
 def _masked(u: Sequence[torch.Tensor], frac: float) -> list[torch.Tensor]:
-    flat = torch.cat([x.reshape(-1).abs() for x in u])
+    """``u`` with exactly floor(frac n) coordinates (the largest |u_i| over all tensors; ties broken by position)
+    set to 0."""
+    flat = torch.cat([x.reshape(-1) for x in u])
     k = math.floor(frac * flat.numel())
     if k == 0:
         return [x.clone() for x in u]
-    tau = torch.topk(flat, k, sorted=False).values.min()
-    return [torch.where(x.abs() >= tau, torch.zeros_like(x), x) for x in u]
+    out = flat.clone()
+    out[torch.topk(flat.abs(), k, sorted=False).indices] = 0.0
+    pieces, i = [], 0
+    for x in u:
+        pieces.append(out[i : i + x.numel()].view_as(x))
+        i += x.numel()
+    return pieces
 
 
 @torch.no_grad()

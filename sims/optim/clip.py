@@ -44,7 +44,7 @@ def clip_threshold(grads: Sequence[torch.Tensor], c: float, *, method: str = "to
     if k == 0:
         return None
     flat = torch.cat([g.detach().reshape(-1).abs() for g in grads])
-    if not bool(torch.isfinite(flat).all()):
+    if not math.isfinite(float(flat.max())):  # max |g| is nan or inf iff some g_i is: one cheap reduction
         raise ValueError("gradients must be finite to be clipped")
     if method == "topk":
         return torch.topk(flat, k + 1, sorted=False).values.min()
@@ -68,6 +68,11 @@ def _check_lr(lr: float) -> None:
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
 
 
+def _check_betas(betas: tuple[float, float]) -> None:
+    if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+
+
 def _grads(group: dict[str, Any]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     ps, gs = [], []
     for p in group["params"]:
@@ -80,16 +85,11 @@ def _grads(group: dict[str, Any]) -> tuple[list[torch.Tensor], list[torch.Tensor
     return ps, gs
 
 
-class ClippedSGD(Optimizer):
-    """b <- mu b + clip_c(g), theta <- theta - lr b (clipping over all parameters of a param group)."""
+class _GroupOptimizer(Optimizer):
+    """Runs the closure (with grad enabled) and then ``_update(group, params, grads)`` for every param group."""
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, c: float = 0.1, momentum: float = 0.0,
-                 method: str = "topk") -> None:  # fmt: skip
-        _check_lr(lr)
-        _check_fraction(c)
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
-        super().__init__(params, {"lr": lr, "c": c, "momentum": float(momentum), "method": method})
+    def _update(self, group: dict[str, Any], ps: list[torch.Tensor], gs: list[torch.Tensor]) -> None:
+        raise NotImplementedError
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
@@ -100,125 +100,104 @@ class ClippedSGD(Optimizer):
         for group in self.param_groups:
             ps, gs = _grads(group)
             if ps:
-                for p, g in zip(ps, clip_top_fraction(gs, group["c"], method=group["method"])):
-                    if group["momentum"] > 0:
-                        st = self.state[p]
-                        if "b" not in st:
-                            st["b"] = g.clone()
-                        else:
-                            st["b"].mul_(group["momentum"]).add_(g)
-                        g = st["b"]
-                    p.add_(g, alpha=-group["lr"])
+                self._update(group, ps, gs)
         return loss
 
 
-class ClippedAdam(Optimizer):
+class ClippedSGD(_GroupOptimizer):
+    """b <- mu b + clip_c(g), theta <- theta - lr b (clipping over all parameters of a param group)."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, c: float = 0.1, momentum: float = 0.0,
+                 method: str = "topk") -> None:  # fmt: skip
+        _check_lr(lr)
+        _check_fraction(c)
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+        super().__init__(params, {"lr": lr, "c": c, "momentum": float(momentum), "method": method})
+
+    def _update(self, group: dict[str, Any], ps: list[torch.Tensor], gs: list[torch.Tensor]) -> None:
+        for p, g in zip(ps, clip_top_fraction(gs, group["c"], method=group["method"])):
+            if group["momentum"] > 0:
+                st = self.state[p]
+                if "b" not in st:
+                    st["b"] = g.clone()
+                else:
+                    st["b"].mul_(group["momentum"]).add_(g)
+                g = st["b"]
+            p.add_(g, alpha=-group["lr"])
+
+
+class ClippedAdam(_GroupOptimizer):
     """Adam with the first moment from clip_c(g) and the second from the unclipped g^2 (see the module docstring)."""
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, c: float = 0.5, method: str = "topk") -> None:  # fmt: skip
         _check_lr(lr)
         _check_fraction(c)
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+        _check_betas(betas)
         if not (eps >= 0 and math.isfinite(eps)):
             raise ValueError(f"eps must be >= 0, got {eps!r}")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "c": c, "method": method})
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            ps, gs = _grads(group)
-            if not ps:
-                continue
-            b1, b2 = group["betas"]
-            for p, g, gc in zip(ps, gs, clip_top_fraction(gs, group["c"], method=group["method"])):
-                st = self.state[p]
-                if not st:
-                    st["step"] = 0
-                    st["m"] = torch.zeros_like(p)
-                    st["v"] = torch.zeros_like(p)
-                st["step"] += 1
-                t = st["step"]
-                st["m"].mul_(b1).add_(gc, alpha=1 - b1)
-                st["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
-                denom = (st["v"] / (1 - b2**t)).sqrt_().add_(group["eps"])
-                p.addcdiv_(st["m"], denom, value=-group["lr"] / (1 - b1**t))
-        return loss
+    def _update(self, group: dict[str, Any], ps: list[torch.Tensor], gs: list[torch.Tensor]) -> None:
+        b1, b2 = group["betas"]
+        for p, g, gc in zip(ps, gs, clip_top_fraction(gs, group["c"], method=group["method"])):
+            st = self.state[p]
+            if not st:
+                st["step"] = 0
+                st["m"] = torch.zeros_like(p)
+                st["v"] = torch.zeros_like(p)
+            st["step"] += 1
+            t = st["step"]
+            st["m"].mul_(b1).add_(gc, alpha=1 - b1)
+            st["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (st["v"] / (1 - b2**t)).sqrt_().add_(group["eps"])
+            p.addcdiv_(st["m"], denom, value=-group["lr"] / (1 - b1**t))
 
 
-class SignSGD(Optimizer):
+class SignSGD(_GroupOptimizer):
     """theta <- theta - lr sign(g)."""
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3) -> None:
         _check_lr(lr)
         super().__init__(params, {"lr": lr})
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p, g in zip(*_grads(group)):
-                p.add_(torch.sign(g), alpha=-group["lr"])
-        return loss
+    def _update(self, group: dict[str, Any], ps: list[torch.Tensor], gs: list[torch.Tensor]) -> None:
+        for p, g in zip(ps, gs):
+            p.add_(torch.sign(g), alpha=-group["lr"])
 
 
-class NormalizedSGD(Optimizer):
+class NormalizedSGD(_GroupOptimizer):
     """theta <- theta - lr g / ||g|| with the norm over all parameters of the param group (no step when g = 0)."""
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2) -> None:
         _check_lr(lr)
         super().__init__(params, {"lr": lr})
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            ps, gs = _grads(group)
-            if not ps:
-                continue
-            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in gs]))
-            if float(norm) > 0:
-                for p, g in zip(ps, gs):
-                    p.add_(g / norm, alpha=-group["lr"])
-        return loss
+    def _update(self, group: dict[str, Any], ps: list[torch.Tensor], gs: list[torch.Tensor]) -> None:
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in gs]))
+        if float(norm) > 0:
+            for p, g in zip(ps, gs):
+                p.add_(g / norm, alpha=-group["lr"])
 
 
-class Lion(Optimizer):
+class Lion(_GroupOptimizer):
     """Lion: u = sign(b1 m + (1 - b1) g); theta <- theta (1 - lr wd) - lr u; m <- b2 m + (1 - b2) g."""
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99),
                  weight_decay: float = 0.0) -> None:  # fmt: skip
         _check_lr(lr)
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+        _check_betas(betas)
         if not (weight_decay >= 0 and math.isfinite(weight_decay)):
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
         super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            b1, b2 = group["betas"]
-            for p, g in zip(*_grads(group)):
-                st = self.state[p]
-                if not st:
-                    st["m"] = torch.zeros_like(p)
-                u = torch.sign(st["m"] * b1 + g * (1 - b1))
-                p.mul_(1 - group["lr"] * group["weight_decay"]).add_(u, alpha=-group["lr"])
-                st["m"].mul_(b2).add_(g, alpha=1 - b2)
-        return loss
+    def _update(self, group: dict[str, Any], ps: list[torch.Tensor], gs: list[torch.Tensor]) -> None:
+        b1, b2 = group["betas"]
+        for p, g in zip(ps, gs):
+            st = self.state[p]
+            if not st:
+                st["m"] = torch.zeros_like(p)
+            u = torch.sign(st["m"] * b1 + g * (1 - b1))
+            p.mul_(1 - group["lr"] * group["weight_decay"]).add_(u, alpha=-group["lr"])
+            st["m"].mul_(b2).add_(g, alpha=1 - b2)

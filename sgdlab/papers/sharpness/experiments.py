@@ -97,7 +97,7 @@ class TrajectoryConfig(LMSetting):
 def trajectory_config(scale: str) -> TrajectoryConfig:
     return by_scale(scale,
                     smoke=TrajectoryConfig(n_layer=1, n_embd=32, block_size=32, batch_size=8, corpus_bytes=100_000,
-                                           steps=40, measure_every=8, seeds=1),
+                                           steps=40, measure_every=4, seeds=1),
                     default=TrajectoryConfig(),
                     full=TrajectoryConfig(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=32,
                                           corpus_bytes=20_000_000, steps=3000, measure_every=250, seeds=3,
