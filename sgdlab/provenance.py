@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
+import importlib
 import importlib.util
 import inspect
 import json
@@ -99,7 +100,14 @@ def module_deps(module: str) -> list[str]:
         if name in seen:
             continue
         mod = sys.modules.get(name)
-        path = getattr(mod, "__file__", None) if mod is not None else _spec_origin(name)
+        if mod is None and _spec_origin(name) is not None:
+            # import it, so that the result does not depend on what happened to be imported already (a lazy import
+            # inside a function is imported only when the function runs; the fingerprint must be the same before)
+            try:
+                mod = importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - an unimportable name is simply not a dependency
+                mod = None
+        path = getattr(mod, "__file__", None) if mod is not None else None
         if mod is None and path is None:
             continue
         seen.add(name)

@@ -149,3 +149,25 @@ def test_imports_inside_functions_are_dependencies() -> None:
     f = _cell("def lazy(cfg):\n    from sims import runs\n    return {'x': float(cfg.n)}\n", "lazy")
     g = _cell("def lazy(cfg):\n    return {'x': float(cfg.n)}\n", "lazy")
     assert code_fingerprint(f) != code_fingerprint(g)
+
+
+def test_the_fingerprint_does_not_depend_on_what_is_already_imported() -> None:
+    """A fresh process (lazy imports not yet run) and one that has run the experiment give the same fingerprint."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from sgdlab.registry import REGISTRY; from sgdlab.store import fingerprint; "
+            "e = REGISTRY.experiment('sharpness.trajectory'); a = fingerprint(e); "
+            "import sims.nets.lm_training, sims.optim.clip, sims.nets.directional; b = fingerprint(e); "
+            "print(a, b); sys.exit(0 if a == b else 1)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    ours = fingerprint_of("sharpness.trajectory")
+    assert out.stdout.split()[0] == ours
+
+
+def fingerprint_of(name: str) -> str | None:
+    from sgdlab.registry import REGISTRY
+    from sgdlab.store import fingerprint
+
+    return fingerprint(REGISTRY.experiment(name))
