@@ -9,20 +9,11 @@ from typing import Any
 import numpy as np
 
 from sgdlab import Context, Tol, Verdict, claim
-from sims.nets.classify import best_lr_index, compare_models, steps_to_target
+from sgdlab.comparisons import combine, decide_mnist
 
 PAPER = "diffgrad"
 #: End points the paper reports (PAPERS.md): (optimizer, function) -> x_300
 PAPER_END = {("adam", "f1"): 0.200, ("diffgrad", "f1"): -0.300, ("adam", "f2"): 0.000, ("diffgrad", "f2"): -0.643}
-
-
-def combine(parts: dict[str, Verdict]) -> Verdict:
-    """``Verdict.combine`` with each part's own note (its numbers) appended."""
-    v = Verdict.combine(parts)
-    notes = [p.note for p in parts.values() if p.note]
-    if notes:
-        v.note += " | " + "; ".join(notes)
-    return v
 
 
 def decide_synthetic(r: Mapping[str, Any], tol: Tol) -> Verdict:
@@ -105,29 +96,6 @@ def decide_v2_half_adam(r: Mapping[str, Any], tol: Tol) -> Verdict:
        parameters lie within tol.rel of Adam(lr/2)'s, relative to the distance travelled. Fails if farther.""")
 def v2_is_half_adam(ctx: Context, tol: Tol) -> Verdict:
     return decide_v2_half_adam(ctx.result("diffgrad.v1_alias"), tol)
-
-
-def steps_note(r: Mapping[str, Any], cfg: Any, names: tuple[str, ...], target: float) -> str:
-    """Steps until the running mean (10 steps) of the training loss reaches ``target``, per model and optimizer at
-    its best learning rate: mean +- se over the seeds that reach it, and how many do."""
-    out = []
-    for m in cfg.models:
-        loss = np.asarray(r[f"{m}_loss"])
-        best = best_lr_index(np.asarray(r[f"{m}_final_train_loss"]), np.asarray(r[f"{m}_unstable"]))
-        for o in names:
-            i = cfg.optimizers.index(o)
-            s = np.array([steps_to_target(x, target) for x in loss[i, best[i]]])
-            ok = s[np.isfinite(s)]
-            se = ok.std(ddof=1) / np.sqrt(ok.size) if ok.size > 1 else float("nan")
-            out.append(f"{m} {o} {ok.mean() if ok.size else float('inf'):.0f} +- {se:.0f} ({ok.size}/{s.size} seeds)")
-    return f"steps to training loss {target:g}: " + ", ".join(out)
-
-
-def decide_mnist(r: Mapping[str, Any], cfg: Any, ours: str, ref: str, tol: Tol) -> Verdict:
-    cmp = compare_models(dict(r), cfg.models, cfg.optimizers, ours, ref)
-    v = combine({m: Verdict.above(d, 0.0, se, k=tol.k_se, note=note) for m, (d, se, note) in cmp.items()})
-    v.note += "; " + steps_note(r, cfg, (ours, ref), tol.target_loss)
-    return v
 
 
 @claim("diffgrad.mnist_vs_adam", paper=PAPER, expected="fails", experiments=("diffgrad.mnist",),

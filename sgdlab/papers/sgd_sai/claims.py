@@ -9,21 +9,12 @@ from typing import Any
 import numpy as np
 
 from sgdlab import Context, Tol, Verdict, claim
-from sims.nets.classify import best_lr_index, compare_models, steps_to_target
+from sgdlab.comparisons import combine, decide_mnist
 from sims.optim.state_memory import GIB, gpt2_params, llama2_params
 
 PAPER = "sgd_sai"
 #: the paper's reported savings against AdamW (GB, read as GiB here: the closer reading)
 PAPER_SAVING_GB = {"gpt2_1.5b": 5.93, "llama2_7b": 25.15}
-
-
-def combine(parts: dict[str, Verdict]) -> Verdict:
-    """``Verdict.combine`` with each part's own note (its numbers) appended."""
-    v = Verdict.combine(parts)
-    notes = [p.note for p in parts.values() if p.note]
-    if notes:
-        v.note += " | " + "; ".join(notes)
-    return v
 
 
 def bytes_per_param(r: Mapping[str, Any], model: str, opt: str) -> float:
@@ -120,29 +111,6 @@ def decide_gsnr_sqrt_numel(r: Mapping[str, Any], cfg: Any, tol: Tol) -> Verdict:
        is within rel of sqrt(n - 1) (SGD-SaI's scale is essentially the square root of the tensor's size).""")
 def gsnr_is_sqrt_numel(ctx: Context, tol: Tol) -> Verdict:
     return decide_gsnr_sqrt_numel(ctx.result("sgd_sai.gsnr"), ctx.config("sgd_sai.gsnr"), tol)
-
-
-def steps_note(r: Mapping[str, Any], cfg: Any, names: tuple[str, ...], target: float) -> str:
-    """Steps until the running mean (10 steps) of the training loss reaches ``target``, per model and optimizer at
-    its best learning rate: mean +- se over the seeds that reach it, and how many do."""
-    out = []
-    for m in cfg.models:
-        loss = np.asarray(r[f"{m}_loss"])
-        best = best_lr_index(np.asarray(r[f"{m}_final_train_loss"]), np.asarray(r[f"{m}_unstable"]))
-        for o in names:
-            i = cfg.optimizers.index(o)
-            s = np.array([steps_to_target(x, target) for x in loss[i, best[i]]])
-            ok = s[np.isfinite(s)]
-            se = ok.std(ddof=1) / np.sqrt(ok.size) if ok.size > 1 else float("nan")
-            out.append(f"{m} {o} {ok.mean() if ok.size else float('inf'):.0f} +- {se:.0f} ({ok.size}/{s.size} seeds)")
-    return f"steps to training loss {target:g}: " + ", ".join(out)
-
-
-def decide_mnist(r: Mapping[str, Any], cfg: Any, ours: str, ref: str, tol: Tol) -> Verdict:
-    cmp = compare_models(dict(r), cfg.models, cfg.optimizers, ours, ref)
-    v = combine({m: Verdict.above(d, 0.0, se, k=tol.k_se, note=note) for m, (d, se, note) in cmp.items()})
-    v.note += "; " + steps_note(r, cfg, (ours, ref), tol.target_loss)
-    return v
 
 
 @claim("sgd_sai.mnist_vs_adamw", paper=PAPER,
