@@ -16,8 +16,11 @@ import time
 import numpy as np
 import torch
 
-from sims import graphs
-from sims.distributed import IsotropicNoise, PowerSchedule, TiltedQuartic, per_agent_loop_dsgd, run_dsgd
+from sims.distributed import graphs
+from sims.distributed.dsgd import per_agent_loop_dsgd, run_dsgd
+from sims.distributed.noise import IsotropicNoise
+from sims.distributed.objectives import TiltedQuartic
+from sims.distributed.schedules import PowerSchedule
 
 
 def main() -> None:

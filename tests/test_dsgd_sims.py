@@ -7,22 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from sims import graphs
-from sims.distributed import (
-    IsotropicNoise,
-    NoNoise,
-    PowerSchedule,
-    ReLUNets,
-    SubspaceNoise,
-    TiltedQuartic,
-    component_means,
-    heterogeneous_tilts,
-    per_agent_loop_dsgd,
-    run_dsgd,
-    synthetic_regression,
-)
-from theory.consensus import disagreement_moments
-from theory.dsgd_flow import quartic_saddle_grad
+from sims.distributed import graphs
+from sims.distributed.dsgd import component_means, per_agent_loop_dsgd, run_distributed, run_dsgd
+from sims.distributed.mixing import MatrixGossip
+from sims.distributed.noise import IsotropicNoise, NoNoise, SubspaceNoise
+from sims.distributed.objectives import ReLUNets, TiltedQuartic, heterogeneous_tilts, synthetic_regression
+from sims.distributed.schedules import PowerSchedule
+from theory.distributed.consensus import disagreement_moments
+from theory.distributed.flow import quartic_saddle_grad
 
 F64 = torch.float64
 
@@ -216,3 +208,75 @@ def test_relu_nets_gradient_matches_autograd_loop():
             torch.testing.assert_close(g[r, i], gr, rtol=0, atol=1e-12)
     fg = nets.network_grad(theta[:, 0])
     torch.testing.assert_close(fg, nets(theta[:, :1].expand(-1, n, -1).contiguous()).sum(1))
+
+
+# -- the general engine: pluggable mixing, orders, first passage -------------------------------------------------
+def test_matrix_gossip_with_constant_beta_equals_laplacian_gossip():
+    """W = I - beta L (doubly stochastic for beta max_deg <= 1) with tau_beta = 0 gives the same iterates."""
+    n = 6
+    lap = graphs.laplacian(graphs.ring(n))
+    c = torch.tensor(heterogeneous_tilts(n, 2, 0.5, np.random.default_rng(0)))
+    obj = TiltedQuartic(c, 1.0 / n)
+    x0 = torch.tensor(np.random.default_rng(1).standard_normal((2, n, 2)))
+    a = PowerSchedule(0.3, 0.75)
+    ref = run_dsgd(obj, graphs.to_torch(lap), x0, a, PowerSchedule(0.25, 0.0, "beta"), 100, IsotropicNoise(0.1),
+                   generator=gen(0), progress=False)
+    w = MatrixGossip(graphs.gossip_matrix(lap, 0.25))
+    tr = run_distributed(obj, w, x0, a, 100, IsotropicNoise(0.1), generator=gen(0), progress=False)
+    torch.testing.assert_close(tr.final, ref.final, rtol=0, atol=1e-13)
+
+
+def test_adapt_then_combine_order():
+    """X_k = W (X_{k-1} - alpha_k G): one step by hand."""
+    n = 4
+    w_np = graphs.metropolis_weights(graphs.ring(n))
+    x0 = torch.tensor(np.random.default_rng(2).standard_normal((1, n, 3)))
+    grad = lambda x: 2.0 * x  # noqa: E731
+    tr = run_distributed(grad, MatrixGossip(w_np), x0, PowerSchedule(0.1, 0.5), 1, NoNoise(), generator=gen(0),
+                         order="adapt_then_combine", progress=False)
+    expected = torch.einsum("nm,rmd->rnd", torch.tensor(w_np), x0 - 0.1 * 2.0 * x0)
+    torch.testing.assert_close(tr.final, expected, rtol=0, atol=1e-15)
+
+
+def test_first_passage_and_early_stop():
+    """hit_at is the first step at which the condition holds; the loop stops once every run has hit."""
+    n = 4
+    lap = graphs.to_torch(graphs.laplacian(graphs.ring(n)))
+    obj = lambda x: -torch.ones_like(x)  # noqa: E731  constant drift +alpha_k per step
+    x0 = torch.zeros(3, n, 1, dtype=F64)
+    x0[1] = 0.5
+    x0[2] = 2.0
+    tr = run_dsgd(obj, lap, x0, PowerSchedule(0.125, 0.0), PowerSchedule(0.1, 0.0, "beta"), 1000, NoNoise(),
+                  generator=gen(0), record=[0], hit=lambda x: x.mean(dim=(1, 2)) >= 1.0, stop_when_all_hit=True)
+    # x(k) = x0 + k / 8 (exact in binary): 1.0 is reached at k = 8, 4 and 0
+    assert tr.hit_at.tolist() == [8, 4, 0]
+    assert tr.steps_run == tr.hit_at.max().item()
+
+
+def test_bad_laplacian_is_refused_by_the_engine():
+    """issue 10: a symmetric non-Laplacian (identity; a signed matrix) is refused, not run."""
+    x0 = torch.zeros(1, 4, 2, dtype=F64)
+    obj = TiltedQuartic(torch.zeros(4, 2, dtype=F64), 0.25)
+    for bad in (torch.eye(4, dtype=F64), -graphs.to_torch(graphs.laplacian(graphs.ring(4)))):
+        with pytest.raises(ValueError, match="lap must"):
+            run_dsgd(obj, bad, x0, PowerSchedule(0.1, 0.75), PowerSchedule(0.1, 0.2, "beta"), 5, NoNoise(),
+                     generator=gen(0))
+    with pytest.raises(ValueError, match="mixing"):
+        run_distributed(obj, torch.eye(4), x0, PowerSchedule(0.1, 0.75), 5, NoNoise(), generator=gen(0))  # type: ignore
+
+
+def test_noise_floor_matches_the_engine_on_a_quadratic():
+    """E||grad F(xbar_K)||^2 of D-SGD on f_n = x^T H x / (2N) + c_n^T x from the minimum vs theory (consensus bias is
+    zero for identical Hessians): the exact linear recursion noise_floor_sq, 400 runs, |m - p| <= 4 se."""
+    from theory.distributed.consensus import noise_floor_sq
+
+    n, r, k = 8, 400, 2000
+    h = np.diag([2.0, 0.5])
+    c = torch.tensor(heterogeneous_tilts(n, 2, 0.5, np.random.default_rng(3)))
+    ht = torch.tensor(h) / n
+    tr = run_dsgd(lambda x: x @ ht + c, graphs.to_torch(graphs.laplacian(graphs.ring(n))),
+                  torch.zeros(r, n, 2, dtype=F64), PowerSchedule(0.5, 0.6), PowerSchedule(0.3, 0.05, "beta"), k,
+                  IsotropicNoise(0.2), generator=gen(4), record=[k], progress=False)
+    g2 = ((tr.mean[-1].numpy() @ h) ** 2).sum(axis=1)
+    pred = noise_floor_sq(0.5 * np.arange(1, k + 1) ** -0.6, 0.2, n, np.diag(h))
+    assert abs(g2.mean() - pred) <= 4 * g2.std(ddof=1) / np.sqrt(r), (g2.mean(), pred)

@@ -6,10 +6,13 @@ algebraic connectivity ``lambda_2(L)`` is positive iff the graph is connected. T
 ``x <- (I - beta L) x``; it contracts the disagreement iff ``0 < beta lambda_max(L) < 2``.
 
 Matrices are returned as float64 numpy arrays (exact spectra); :func:`to_torch` moves them to a device/dtype. Reused by
-the federated / collaborative settings (Metropolis gossip weights for doubly stochastic averaging).
+the federated / collaborative settings (Metropolis gossip weights for doubly stochastic averaging);
+:func:`check_laplacian` validates what the engine is given.
 """
 
 from __future__ import annotations
+
+import math
 
 import networkx as nx
 import numpy as np
@@ -21,9 +24,21 @@ Array = npt.NDArray[np.float64]
 GRAPH_KINDS: tuple[str, ...] = ("ring", "grid", "erdos_renyi", "complete", "path", "star", "disconnected")
 
 
-def _check_n(n: int, minimum: int = 1, name: str = "n") -> None:
-    if not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {n!r}")
+def _check_n(n: int, minimum: int = 1, name: str = "n", maximum: int = 100_000) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not minimum <= n <= maximum:
+        raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {n!r}")
+
+
+def _square(m: object, name: str) -> Array:
+    try:
+        a = np.asarray(m, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a square matrix of numbers, got {type(m).__name__}") from None
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
+        raise ValueError(f"{name} must be a nonempty square matrix, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no NaN/inf entries)")
+    return a
 
 
 def ring(n: int) -> nx.Graph:
@@ -45,8 +60,11 @@ def erdos_renyi(
 ) -> nx.Graph:
     """G(n, p) drawn with ``rng``; with ``connected`` redraw until connected (at most ``max_tries`` draws)."""
     _check_n(n, 1)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be in [0, 1], got {p!r}")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a number in [0, 1], got {p!r}")
+    _check_n(max_tries, 1, "max_tries", 10**6)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy Generator, got {type(rng).__name__}")
     for _ in range(max_tries):
         g = nx.gnp_random_graph(n, p, seed=int(rng.integers(2**31 - 1)))
         if not connected or nx.is_connected(g):
@@ -64,6 +82,8 @@ def complete(n: int) -> nx.Graph:
 
 def disconnected(sizes: tuple[int, ...] | list[int], kind: str = "ring") -> nx.Graph:
     """Disjoint union of ``kind`` graphs (ring, complete or path) of the given sizes; nodes numbered block by block."""
+    for s in sizes:
+        _check_n(s, 3 if kind == "ring" else 1, "sizes[i]")
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least 2 components, got {sizes!r}")
     makers = {"ring": ring, "complete": complete, "path": nx.path_graph}
@@ -75,6 +95,9 @@ def disconnected(sizes: tuple[int, ...] | list[int], kind: str = "ring") -> nx.G
 def make_graph(kind: str, n: int, *, p: float = 0.3, rng: np.random.Generator | None = None) -> nx.Graph:
     """A graph of ``kind`` in :data:`GRAPH_KINDS` on ``n`` nodes (grid: the most square rows x cols = n;
     disconnected: two rings of n/2; erdos_renyi needs ``rng``)."""
+    if kind not in GRAPH_KINDS:
+        raise ValueError(f"kind must be one of {GRAPH_KINDS}, got {kind!r}")
+    _check_n(n, 2)
     if kind == "ring":
         return ring(n)
     if kind == "grid":
@@ -105,11 +128,9 @@ def adjacency(graph: nx.Graph | Array) -> Array:
         if graph.is_directed():
             raise ValueError("graph must be undirected (got a directed networkx graph)")
         return np.asarray(nx.to_numpy_array(graph, nodelist=sorted(graph.nodes), dtype=np.float64))
-    a = np.asarray(graph, dtype=np.float64)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"adjacency must be a square matrix, got shape {a.shape}")
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ValueError("adjacency must have finite nonnegative entries")
+    a = _square(graph, "adjacency")
+    if np.any(a < 0):
+        raise ValueError("adjacency must have nonnegative entries (edge weights)")
     asym = float(np.max(np.abs(a - a.T))) if a.size else 0.0
     if asym > 1e-12 * max(1.0, float(np.max(np.abs(a)))):
         raise ValueError(f"adjacency must be symmetric for an undirected graph: max |A - A^T| = {asym:.3g}")
@@ -124,9 +145,30 @@ def laplacian(graph: nx.Graph | Array) -> Array:
     return np.diag(a.sum(axis=1)) - a
 
 
+def check_laplacian(lap: object, name: str = "lap") -> Array:
+    """Validate a graph Laplacian and return it as float64: square, finite, symmetric, nonpositive off-diagonal
+    entries (nonnegative edge weights) and zero row sums (L 1 = 0); such a matrix is positive semidefinite.
+
+    A symmetric matrix that is not a Laplacian (e.g. the identity, or a gossip matrix W passed by mistake) is refused
+    with a ValueError naming the violated property."""
+    m = _square(lap, name)
+    scale = max(1.0, float(np.abs(m).max()))
+    asym = float(np.max(np.abs(m - m.T)))
+    if asym > 1e-12 * scale:
+        raise ValueError(f"{name} must be symmetric (undirected graph): max |L - L^T| = {asym:.3g}")
+    off = m - np.diag(np.diag(m))
+    if np.any(off > 1e-12 * scale):
+        raise ValueError(f"{name} must have nonpositive off-diagonal entries (L = D - A with A >= 0), "
+                         f"max off-diagonal {float(off.max()):.3g}")  # fmt: skip
+    rows = float(np.max(np.abs(m.sum(axis=1))))
+    if rows > 1e-10 * scale:
+        raise ValueError(f"{name} must have zero row sums (a graph Laplacian, L 1 = 0): max |L 1| = {rows:.3g}")
+    return m
+
+
 def laplacian_spectrum(lap: Array) -> Array:
-    """Eigenvalues of the symmetric Laplacian in ascending order (lambda_1 = 0 <= lambda_2 <= ... <= lambda_max)."""
-    return np.linalg.eigvalsh(np.asarray(lap, dtype=np.float64))
+    """Eigenvalues of the Laplacian in ascending order (lambda_1 = 0 <= lambda_2 <= ... <= lambda_max)."""
+    return np.asarray(np.linalg.eigvalsh(check_laplacian(lap)), dtype=np.float64)
 
 
 def algebraic_connectivity(lap: Array) -> float:
@@ -137,7 +179,7 @@ def algebraic_connectivity(lap: Array) -> float:
 
 def components(lap: Array) -> list[list[int]]:
     """Connected components (sorted lists of agent indices) of the graph with Laplacian ``lap``."""
-    a = -np.asarray(lap, dtype=np.float64).copy()
+    a = -check_laplacian(lap).copy()
     np.fill_diagonal(a, 0.0)
     g = nx.from_numpy_array((a > 0).astype(float))
     return sorted(sorted(int(i) for i in c) for c in nx.connected_components(g))
@@ -159,9 +201,9 @@ def check_consensus_step(c_beta: float, lap: Array) -> float:
     With beta_k = c_beta k^-tau_beta <= c_beta, the disagreement mode of eigenvalue lambda is multiplied by
     1 - beta_k lambda each step; |1 - beta lambda| < 1 for all modes iff beta lambda_max < 2. Returns lambda_max.
     """
+    if isinstance(c_beta, bool) or not isinstance(c_beta, (int, float)) or not (math.isfinite(c_beta) and c_beta > 0):
+        raise ValueError(f"c_beta must be a finite number > 0, got {c_beta!r}")
     lam_max = float(laplacian_spectrum(lap)[-1])
-    if not c_beta > 0:
-        raise ValueError(f"c_beta must be > 0, got {c_beta!r}")
     if c_beta * lam_max >= 2.0:
         raise ValueError(
             f"consensus step unstable: c_beta * lambda_max(L) = {c_beta:.4g} * {lam_max:.4g} = {c_beta * lam_max:.4g} "
@@ -184,10 +226,15 @@ def metropolis_weights(graph: nx.Graph | Array) -> Array:
 
 def gossip_matrix(lap: Array, beta: float) -> Array:
     """W = I - beta L: the one-step consensus operator of D-SGD (doubly stochastic when beta max_i d_i <= 1)."""
-    lap = np.asarray(lap, dtype=np.float64)
+    lap = check_laplacian(lap)
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (math.isfinite(beta) and beta >= 0):
+        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
     return np.eye(lap.shape[0]) - beta * lap
 
 
 def to_torch(m: Array, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """A numpy matrix as a torch tensor on ``device`` with ``dtype``."""
+    """A numpy matrix as a torch tensor on ``device`` with ``dtype`` (finite entries only)."""
+    a = np.asarray(m, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError("m must be finite (no NaN/inf entries)")
     return torch.as_tensor(np.asarray(m), dtype=dtype, device=torch.device(device))
