@@ -10,7 +10,8 @@ vector all ``f`` Byzantine workers send (omniscient attacker, same vector to eve
 
 ``line_maximize`` chooses the factor per run as in the reference implementations (byzfl's Optimal_* attacks and the
 authors' code): from ``start`` expand with step ``delta`` (doubling) while the objective grows, then contract the step
-by ``ratio`` for the remaining evaluations, keeping the best; ``evals`` objective evaluations in all. Batched: every run
+by ``ratio`` for the remaining evaluations, keeping the best (steps only go forward from the best point, so an
+overshoot is never refined backwards); ``evals`` objective evaluations in all. Batched: every run
 keeps its own state.
 """
 
