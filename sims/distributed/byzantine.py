@@ -84,8 +84,8 @@ def make_split(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndar
         for i, p in enumerate(s):
             idx[r, i, : len(p)] = p
             size[r, i] = len(p)
-    t = dict(dtype=dtype, device=device)
-    return Split(torch.as_tensor(x, **t), torch.as_tensor(y, device=device), torch.as_tensor(x_test, **t),
+    return Split(torch.as_tensor(x, dtype=dtype, device=device), torch.as_tensor(y, device=device),
+                 torch.as_tensor(x_test, dtype=dtype, device=device),
                  torch.as_tensor(y_test, device=device), torch.as_tensor(idx, device=device),
                  torch.as_tensor(size, device=device), int(max(y.max(), y_test.max()) + 1))
 

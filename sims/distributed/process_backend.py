@@ -24,8 +24,17 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .byzantine import (RunSpec, Split, authors_received, batch_positions, byzantine_vectors, honest_step, loss_acc,
-                        mix, n_params)
+from .byzantine import (
+    RunSpec,
+    Split,
+    authors_received,
+    batch_positions,
+    byzantine_vectors,
+    honest_step,
+    loss_acc,
+    mix,
+    n_params,
+)
 
 
 def gossip_step(x_local: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
