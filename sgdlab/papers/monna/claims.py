@@ -49,7 +49,7 @@ def decide_robust(r: Mapping[str, Any], rules: tuple[str, ...], attacks: tuple[s
     return Verdict.combine(parts)
 
 
-@claim("monna.robust", paper=PAPER, expected="fails", experiments=("monna.robust",), tol=Tol(k_se=3.0, max_gap=0.02),
+@claim("monna.robust", paper=PAPER, expected="holds", experiments=("monna.robust",), tol=Tol(k_se=3.0, max_gap=0.02),
        statement="""Under each attack (sign flipping, FOE and ALIE with line-searched factors, label flipping, mimic;
        f of n workers Byzantine, Dirichlet-heterogeneous data), MoNNA's final honest test accuracy is at least that of
        the best of the robust baselines (coordinate-wise trimmed mean, geometric median / RFA, centered clipping) up
@@ -93,26 +93,38 @@ def overhead_fit(T: np.ndarray, fs: np.ndarray, n: int) -> tuple[np.ndarray, np.
 
 
 def decide_overhead(r: Mapping[str, Any], tol: Tol) -> Verdict:
-    """Holds iff the quadratic coefficient c2 of the rounds-to-target ratio vs f/n is 0 within k se (linear overhead);
-    fails if it is significantly positive or negative (super- or sub-linear)."""
+    """Per f > 0: the excess e(f) = T(f)/T(0) - 1 (paired over seeds) is at most ``tol.max_slope * f / n`` within
+    k se (a linear envelope declared up front); holds iff it is for every f, fails if some e(f) exceeds it by more
+    than k se. The per-seed quadratic fit is reported in the note."""
     fs, T = np.asarray(r["fs"]), np.asarray(r["T"], dtype=float)
     if fs[0] != 0:
         raise ValueError("monna.overhead needs fs[0] = 0 (the fault-free reference)")
-    c1, c2 = overhead_fit(T, fs, int(r["n"]))
+    n = int(r["n"])
+    c1, c2 = overhead_fit(T, fs, n)
     m1, s1 = mean_se(c1)
     m2, s2 = mean_se(c2)
-    ratios = ", ".join(f"f={f}: {v:.2f}" for f, v in zip(fs, (T / T[:, :1]).mean(0)))
-    return Verdict.within(m2, 0.0, s2, k=tol.k_se, diverged=float(np.asarray(r["diverged"]).mean()),
-                          note=f"T(f)/T(0) = 1 + c1 f/n + c2 (f/n)^2: c1 = {m1:.2f} +- {s1:.2f}, c2 = {m2:.2f} +- "
-                               f"{s2:.2f}; mean ratios {ratios}")
+    div = float(np.asarray(r["diverged"]).mean())
+    parts = {}
+    for j, f in enumerate(fs):
+        if f == 0:
+            continue
+        m, se = mean_se(T[:, j] / T[:, 0] - 1.0)
+        parts[f"f={int(f)}"] = Verdict.below(m, tol.max_slope * f / n, se, k=tol.k_se, diverged=div,
+                                             note=f"T(f)/T(0) - 1 = {m:+.3f} +- {se:.3f}")
+    v = Verdict.combine(parts)
+    v.note = (f"quadratic fit T(f)/T(0) = 1 + c1 f/n + c2 (f/n)^2: c1 = {m1:.2f} +- {s1:.2f}, c2 = {m2:.2f} +- "
+              f"{s2:.2f}; " + v.note)
+    return v
 
 
-@claim("monna.linear_overhead", paper=PAPER, expected="holds", experiments=("monna.overhead",), tol=Tol(k_se=3.0),
+@claim("monna.linear_overhead", paper=PAPER, expected="holds", experiments=("monna.overhead",),
+       tol=Tol(k_se=3.0, max_slope=1.0),
        statement="""The gradient computations per honest worker needed to reach a fixed training loss (rounds x batch,
-       the target set from the fault-free run) grow at most linearly in f/n: in the per-seed fit T(f)/T(0) = 1 + c1 x
-       + c2 x^2, x = f/n, under a fixed-factor ALIE attack with the configured f values, the quadratic coefficient c2
-       is 0 within k se. Fails if c2 is significantly nonzero; runs that never reach the target make it
-       inconclusive.""")
+       the target set from the fault-free run, f = 0) grow at most linearly in f/n: under a fixed-factor ALIE attack,
+       the excess T(f)/T(0) - 1 is at most max_slope * f/n (max_slope = 1: at most one fault-free budget per unit of
+       f/n) within k se for every configured f. Fails if some f needs more; runs that never reach the target make it
+       inconclusive. The paper's claim is an upper bound with unstated constants: this checks the envelope, and the
+       note reports the fitted shape.""")
 def overhead_claim(ctx: Context, tol: Tol) -> Verdict:
     return decide_overhead(ctx.result("monna.overhead"), tol)
 
