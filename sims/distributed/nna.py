@@ -29,11 +29,13 @@ def _check(name: str, t: torch.Tensor, ndim: int) -> None:
 
 
 def nna_weights(pivots: torch.Tensor, candidates: torch.Tensor, k: int,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+                mask: torch.Tensor | None = None, exact: bool = True) -> torch.Tensor:
     """Weights ``W`` (R, m, c) with ``W[r, i, j] = 1/k`` on the ``k`` candidates nearest to ``pivots[r, i]``.
 
     ``pivots`` (R, m, d), ``candidates`` (R, c, d); ``mask`` (R, m, c) bool marks the candidates worker ``i`` received
-    (default: all). Ties are broken by the lower index (``topk`` on distances, stable order of ``cdist``)."""
+    (default: all). ``exact``: distances from differences (default; identical selections to byzfl's scipy cdist);
+    ``exact=False`` uses the Gram form ``|a|^2 + |b|^2 - 2 a.b`` (BLAS, much faster for large ``d``; rounding can
+    swap two candidates whose distances agree to ~1e-16 relative)."""
     _check("pivots", pivots, 3)
     _check("candidates", candidates, 3)
     R, m, d = pivots.shape
@@ -42,7 +44,8 @@ def nna_weights(pivots: torch.Tensor, candidates: torch.Tensor, k: int,
     c = candidates.shape[1]
     if not 1 <= k <= c:
         raise ValueError(f"k must be in [1, {c}] (number of candidates), got {k}")
-    dist = torch.cdist(pivots, candidates, compute_mode="donot_use_mm_for_euclid_dist")
+    mode = "donot_use_mm_for_euclid_dist" if exact else "use_mm_for_euclid_dist"
+    dist = torch.cdist(pivots, candidates, compute_mode=mode)
     if mask is not None:
         if mask.shape != (R, m, c) or mask.dtype != torch.bool:
             raise ValueError(f"mask must be a bool tensor of shape {(R, m, c)}")
@@ -54,9 +57,10 @@ def nna_weights(pivots: torch.Tensor, candidates: torch.Tensor, k: int,
     return w.scatter_(-1, idx, 1.0 / k)
 
 
-def nna(pivots: torch.Tensor, candidates: torch.Tensor, k: int, mask: torch.Tensor | None = None) -> torch.Tensor:
+def nna(pivots: torch.Tensor, candidates: torch.Tensor, k: int, mask: torch.Tensor | None = None,
+        exact: bool = True) -> torch.Tensor:
     """NNA outputs (R, m, d): the mean of the ``k`` received candidates nearest to each pivot."""
-    return torch.bmm(nna_weights(pivots, candidates, k, mask), candidates)
+    return torch.bmm(nna_weights(pivots, candidates, k, mask, exact), candidates)
 
 
 def nna_k(n: int, f: int, variant: str) -> int:
