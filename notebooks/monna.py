@@ -28,6 +28,7 @@
 # The scale comes from `SGDLAB_SCALE` (smoke in CI, default for the committed figures).
 
 # %%
+import sgdlab.papers.monna  # noqa: F401  (registers the paper)
 from sgdlab.notebook import Session
 
 nb = Session("monna")

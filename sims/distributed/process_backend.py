@@ -110,6 +110,8 @@ def _main() -> None:  # pragma: no cover - launched by torchrun
     ap.add_argument("--rule", default="nna_paper")
     ap.add_argument("--attack", default="sign_flip")
     ap.add_argument("--rounds", type=int, default=50)
+    ap.add_argument("--beta", type=float, default=0.9)
+    ap.add_argument("--lr", type=float, default=0.5)
     ap.add_argument("--alpha", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -121,7 +123,8 @@ def _main() -> None:  # pragma: no cover - launched by torchrun
     perm = rng.permutation(len(y))
     te, tr = perm[:360], perm[360:]
     split = make_split(X[tr] / 16.0, y[tr], X[te] / 16.0, y[te], world - f, a.alpha, 1, rng)
-    out = run_rank(split, RunSpec(f=a.f, rule=a.rule, attack=a.attack, rounds=a.rounds), a.seed)
+    out = run_rank(split, RunSpec(f=a.f, rule=a.rule, attack=a.attack, rounds=a.rounds, beta=a.beta,
+                                                  lr=a.lr), a.seed)
     if out:
         print(f"rank {dist.get_rank()}: test accuracy {out['acc']:.4f}")
     dist.destroy_process_group()
