@@ -32,9 +32,11 @@
 # %%
 import numpy as np
 
+from sgdlab import REGISTRY
 from sgdlab.notebook import Session
 from theory.distributed.steps import step_size_regime
 
+REGISTRY.load_paper("dsgd")  # Session does not import the paper package itself (yet)
 nb = Session("dsgd")
 print("scale:", nb.scale)
 

@@ -51,7 +51,7 @@ def test_consensus_rate_holds_fails_and_respects_divergence():
 
 
 # -- escape-time law -------------------------------------------------------------------------------------------
-def escape_point(graph: str, sigma: float, mu: float, *, shift: float = 0.0, scale: float = 1.0, runs: int = 400,
+def escape_point(graph: str, sigma: float, mu: float, *, shift: float = 0.0, scale: float = 1.0, runs: int = 4000,
                  n: int = 8, seed: int = 0) -> dict:
     """A synthetic dsgd.escape_time point drawn from the asymptotic law T = (N/mu)(c - log|Z|), Z ~ N(0, S)."""
     law = escape_time_law(1.0, 0.6, mu, n, sigma, 0.5)

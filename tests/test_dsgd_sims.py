@@ -280,3 +280,13 @@ def test_noise_floor_matches_the_engine_on_a_quadratic():
     g2 = ((tr.mean[-1].numpy() @ h) ** 2).sum(axis=1)
     pred = noise_floor_sq(0.5 * np.arange(1, k + 1) ** -0.6, 0.2, n, np.diag(h))
     assert abs(g2.mean() - pred) <= 4 * g2.std(ddof=1) / np.sqrt(r), (g2.mean(), pred)
+
+
+def test_power_schedule_values():
+    """alpha_k = c k^-tau from k = 1: alpha_1 = c, alpha_16 = c / 8 for tau = 3/4 (exact in binary)."""
+    a = PowerSchedule(0.5, 0.75)
+    assert a(1) == 0.5 and a(16) == 0.0625
+    from theory.distributed.steps import power_schedule
+
+    ks = np.arange(1, 50)
+    np.testing.assert_allclose([a(int(k)) for k in ks], power_schedule(0.5, 0.75, ks), rtol=1e-15)

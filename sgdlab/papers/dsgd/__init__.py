@@ -9,8 +9,10 @@ t_k = sum_{j<=k} alpha_j (unstable rate mu/N at the saddle).
 Claims: consensus and convergence to critical points of F (also nonsmooth); P(converge to a regular saddle) = 0 when
 the noise excites the unstable directions, hence convergence to local minima.
 
-Deviation from the PAPERS.md pilot, measured: with f_n = f/N the unstable rate is 1/N = 1/8 per unit of ODE time, so
-c_a = 0.2, tau_a = 0.75 reach only t = 14.2 by K = 1e5 and few runs escape; the saddle experiments use c_a = 1.
+The f_n = f/N split (PAPERS.md, corrected): the unstable rate is mu/N = 1/8 per unit of ODE time, so c_a = 0.2,
+tau_a = 0.75 reach only t = 14.2 by K = 1e5 and few runs escape (the earlier "20/20 at c_a = 0.2" used f_n = f +
+c_n^T x); the saddle experiments use c_a = 1, and the escape-time law (theory/distributed/escape.py) makes the rate
+mu/N a measured quantity.
 """
 
 from . import claims, experiments, figures  # noqa: F401

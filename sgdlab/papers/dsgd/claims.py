@@ -396,7 +396,7 @@ def decide_nonsmooth(kr: Mapping[str, Any], kcfg: Any, arms: Mapping[str, Sequen
        (alpha/beta) sum_n H_n [L^+ (I - J) G]_n plus the schedule's gradient-noise floor, exact for the average
        linearised at xbar) within a factor 3 (declared model tolerance) + k se; control: the same floor holds at the
        quartic's minimum (dsgd.violation inside the theorem). A run not near a critical point exceeds the floor by
-       orders of magnitude. Measured: at K = 3e4 the ReLU averages are still descending (||grad F||^2 about 10^2.5
+       orders of magnitude. Measured: at K = 3e4 the ReLU averages are still descending (||grad F||^2 about 10^2
        times the floor) while the quartic control sits on it, so the claim fails at the smoke and default scales
        (the paper's statement is asymptotic; the full scale runs 2e5 steps).""")  # fmt: skip
 def nonsmooth(ctx: Context, tol: Tol) -> Verdict:

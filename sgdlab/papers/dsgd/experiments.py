@@ -70,6 +70,8 @@ def consensus_config(scale: str) -> ConsensusConfig:
 @experiment("dsgd.consensus", paper=PAPER, config=consensus_config, schema=1)
 def consensus(cfg: ConsensusConfig) -> dict[str, Any]:
     """Disagreement ||(I - J) X_k|| of D-SGD on the tilted quartic vs (alpha_k / beta_k) ||(L^+ kron I) c||."""
+    if not 1 <= cfg.k_min <= cfg.steps:
+        raise ValueError(f"k_min must be in [1, steps = {cfg.steps}], got {cfg.k_min}")
     lap = graph_laplacian(cfg.graph, cfg.n_agents, cfg.seed)
     c = tilts(cfg.n_agents, cfg.tilt_scale, None, cfg.seed)
     rec = sorted(set(record_grid(cfg.steps, 80)) | set(np.linspace(cfg.k_min, cfg.steps, 20).astype(int).tolist()))
