@@ -11,13 +11,20 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from sims.distributed import graphs
 from sims.distributed.byzantine import RunSpec, make_split, run
+from sims.distributed.mixing import MatrixGossip
 from sims.distributed.process_backend import gossip_step, run_rank
 
 H, F = 4, 1
 SPECS = [RunSpec(f=F, rule="nna_paper", attack="sign_flip", rounds=6, batch=5, lr=0.5, beta=0.9),
          RunSpec(f=F, rule="nna_authors", attack="alie", rounds=5, batch=5, lr=0.5, beta=0.9, evals=5),
          RunSpec(f=F, rule="trimmed_mean", attack="label_flip", rounds=5, batch=5, lr=0.5, beta=0.0)]
+
+
+def _ring_w(world: int) -> torch.Tensor:
+    """D-SGD's gossip matrix on a ring: W = I - 0.3 L."""
+    return torch.eye(world, dtype=torch.float64) - 0.3 * torch.as_tensor(graphs.laplacian(graphs.ring(world)))
 
 
 def _split():
@@ -35,9 +42,8 @@ def _worker(rank: int, world: int, path: str, out: str) -> None:
         r = run_rank(_split(), spec, seed=11 + j)
         if r:
             res[f"theta{j}"] = r["theta"]
-    W = torch.full((world, world), 1.0 / world, dtype=torch.float64) * 0.5 + 0.5 * torch.eye(world, dtype=torch.float64)
     x = torch.arange(3, dtype=torch.float64) + rank ** 2
-    res["gossip"] = gossip_step(x, W)
+    res["gossip"] = gossip_step(x, _ring_w(world))
     torch.save(res, os.path.join(out, f"rank{rank}.pt"))
     dist.destroy_process_group()
 
@@ -54,6 +60,6 @@ def test_process_backend_equals_batched():
         assert float((got - ref).abs().max()) < 1e-12, spec
         assert float(ref.abs().max()) > 0  # the runs moved
     X = torch.stack([torch.arange(3, dtype=torch.float64) + r ** 2 for r in range(world)])
-    W = torch.full((world, world), 1.0 / world, dtype=torch.float64) * 0.5 + 0.5 * torch.eye(world, dtype=torch.float64)
-    np.testing.assert_allclose(torch.stack([res[r]["gossip"] for r in range(world)]).numpy(), (W @ X).numpy(),
+    ref = MatrixGossip(_ring_w(world))(X[None], 1)[0]   # the batched D-SGD gossip step of sims.distributed
+    np.testing.assert_allclose(torch.stack([res[r]["gossip"] for r in range(world)]).numpy(), ref.numpy(),
                                rtol=0, atol=1e-12)
