@@ -144,3 +144,14 @@ def test_runspec_validation():
         RunSpec(rule="krum").validate()
     with pytest.raises(ValueError, match="beta"):
         RunSpec(beta=1.0).validate()
+
+
+def test_logits_shared_data_gemm_equals_broadcast():
+    from sims.distributed.byzantine import logits
+
+    g = torch.Generator().manual_seed(6)
+    C, p = 4, 5
+    theta = torch.randn(2, 3, C * p + C, generator=g, dtype=torch.float64)
+    x = torch.randn(7, p, generator=g, dtype=torch.float64)
+    W = theta[..., : p * C].reshape(2, 3, p, C)
+    torch.testing.assert_close(logits(theta, x, C), x @ W + theta[..., None, p * C:], rtol=0, atol=1e-13)

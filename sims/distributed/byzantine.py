@@ -101,7 +101,14 @@ def logits(theta: torch.Tensor, x: torch.Tensor, C: int) -> torch.Tensor:
     """``theta`` (..., d), ``x`` (..., B, p) or (B, p) -> (..., B, C)."""
     p = theta.shape[-1] // C - 1
     W = theta[..., : p * C].reshape(*theta.shape[:-1], p, C)
-    return x @ W + theta[..., p * C:].unsqueeze(-2)
+    b = theta[..., p * C:].unsqueeze(-2)
+    if x.ndim == 2 and theta.ndim > 1:
+        # one shared data set: a single GEMM (N, p) x (p, models * C) instead of broadcasting x to every model
+        # (the broadcast allocates models x N x p floats per call)
+        batch = theta.shape[:-1]
+        z = x @ W.movedim(-2, 0).reshape(p, -1)
+        return z.reshape(x.shape[0], *batch, C).movedim(0, -2) + b
+    return x @ W + b
 
 
 def grad(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, C: int) -> torch.Tensor:
