@@ -60,12 +60,16 @@ class Session:
         """A committed GPU bundle under results/<name>/, or None when there is none."""
         return committed_bundle(name)
 
-    def show(self, figure_name: str) -> Figure:
-        """Draw a registered figure in the suite's style and display it."""
+    def figure(self, figure_name: str) -> Figure:
+        """Draw a registered figure in the suite's style and return it, without displaying it."""
         fig = draw(REGISTRY.figure(figure_name), self.ctx)
-        _display(fig)
-        plt.close(fig)  # displayed once: the inline backend would show an open figure a second time
+        plt.close(fig)  # not left open: the inline backend would display an open figure at the end of the cell
         return fig
+
+    def show(self, figure_name: str) -> None:
+        """Draw a registered figure and display it once (returns nothing, so a cell ending in ``nb.show(...)`` does
+        not display the figure a second time as the cell's value)."""
+        _display(self.figure(figure_name))
 
     def verdicts(self, only: list[str] | None = None) -> list[Outcome]:
         """Run the paper's claims (or ``only`` these) and display the verdict table."""
