@@ -115,7 +115,9 @@ def module_deps(module: str) -> list[str]:
         if mod is not None:
             for v in list(vars(mod).values()):
                 dep = v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None)
-                if isinstance(dep, str):
+                # a package's submodules appear as its attributes once anything imported them: they are not its
+                # dependencies (the ones it imports are found in its source below)
+                if isinstance(dep, str) and not (inspect.ismodule(v) and dep.startswith(name + ".")):
                     deps.add(dep)
         if path:
             deps |= _imports_in_source(name, path)

@@ -171,3 +171,14 @@ def fingerprint_of(name: str) -> str | None:
     from sgdlab.store import fingerprint
 
     return fingerprint(REGISTRY.experiment(name))
+
+
+def test_the_fingerprint_ignores_unrelated_submodules_of_a_package() -> None:
+    """Importing another module of the same package (here sims.optim.psgd next to sims.optim.clip) must not change
+    an experiment's fingerprint."""
+    import importlib
+
+    before = fingerprint_of("sharpness.quadratic")
+    importlib.import_module("sims.optim.psgd")
+    importlib.import_module("sgdlab.papers.fedfix")
+    assert fingerprint_of("sharpness.quadratic") == before
