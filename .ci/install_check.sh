@@ -4,6 +4,7 @@
 # and `sgdlab figures` from another folder. Fails if anything is written into site-packages, if outputs do not land in
 # the current folder, or if the cache does not respect XDG_CACHE_HOME.
 set -euo pipefail
+unset PYTHONPATH  # the venv must import the installed package, not a checkout on the path
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
