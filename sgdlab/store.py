@@ -228,6 +228,7 @@ class ResultStore:
 
 def compute(exp: Experiment, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the experiment function on ``cfg``; return (normalised outputs, provenance)."""
+    fp = fingerprint(exp)  # of the sources as they are when the run starts (an edit during the run makes it stale)
     t0 = time.perf_counter()
     raw = exp.func(cfg)
     if exp.result is not None and not isinstance(raw, exp.result):
@@ -250,6 +251,6 @@ def compute(exp: Experiment, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "dtype": str(cd.get("dtype", "float64")),
         "wall_seconds": wall,
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "code_fingerprint": fingerprint(exp),
+        "code_fingerprint": fp,
     }
     return outputs, meta

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from .checks import check_betas, check_nonneg, grad_of, params_with_grad, per_run, use_foreach
+from .checks import check_betas, check_nonneg, closure_loss, grad_of, params_with_grad, per_run, use_foreach
 
 __all__ = ["AdaBelief", "AdaBeliefHP", "adabelief_init", "adabelief_update", "rectified_step"]
 
@@ -97,10 +97,7 @@ class AdaBelief(Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = closure_loss(closure)
         for group in self.param_groups:
             ps = params_with_grad(group["params"], "AdaBelief")
             if not ps:

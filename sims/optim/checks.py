@@ -6,9 +6,19 @@ Every check raises ``ValueError`` naming the argument and the allowed range; NaN
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
+
+
+def closure_loss(closure: Callable[[], Any] | None) -> Any:
+    """torch.optim's convention: run the optional closure with gradients enabled and return its loss (None without
+    a closure)."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
 
 
 def check_nonneg(name: str, value: float) -> float:

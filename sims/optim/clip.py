@@ -25,6 +25,8 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+from sims.optim.checks import closure_loss
+
 
 def _check_fraction(c: float) -> float:
     if isinstance(c, bool) or not isinstance(c, (int, float)) or not (0.0 <= c < 1.0):
@@ -93,10 +95,7 @@ class _GroupOptimizer(Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = closure_loss(closure)
         for group in self.param_groups:
             ps, gs = _grads(group)
             if ps:

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from .checks import check_betas, check_nonneg, grad_of, params_with_grad, per_run, use_foreach
+from .checks import check_betas, check_nonneg, closure_loss, grad_of, params_with_grad, per_run, use_foreach
 
 __all__ = ["DiffGrad", "DiffGradV1", "DiffGradHP", "diffgrad_init", "diffgrad_update", "friction"]
 
@@ -64,10 +64,7 @@ class DiffGrad(Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = closure_loss(closure)
         for group in self.param_groups:
             ps = params_with_grad(group["params"], type(self).__name__)
             if not ps:

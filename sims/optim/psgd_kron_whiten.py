@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from sims.optim import psgd_fit as F
+from sims.optim.checks import closure_loss
 
 MEMORY_SAVE_MODES = (None, "smart_one_diag", "one_diag", "all_diag")
 
@@ -132,10 +133,7 @@ class KronWhitening(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = closure_loss(closure)
         glob: dict[str, Any] = self.state["kron"]  # type: ignore[index]
         prob = self.param_groups[0]["preconditioner_update_probability"]
         if callable(prob):
