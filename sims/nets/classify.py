@@ -200,6 +200,19 @@ def lr_grid_comparison(optimizers: tuple[str, ...], lr_grid: dict[str, tuple[flo
             "lr": np.array([lr_grid[o] for o in optimizers], dtype=np.float64)}
 
 
+def models_lr_comparison(models: tuple[str, ...], optimizers: tuple[str, ...], lr_grid: dict[str, tuple[float, ...]],
+                         seeds: tuple[int, ...], data: tuple[torch.Tensor, ...], *, epochs: int, batch: int,
+                         make_generator: Callable[[int, str], torch.Generator],
+                         device: str | torch.device = "cpu") -> dict[str, np.ndarray]:  # fmt: skip
+    """:func:`lr_grid_comparison` for every model, its arrays prefixed by the model (``mlp_final_acc``, ...)."""
+    out: dict[str, np.ndarray] = {}
+    for m in models:
+        r = lr_grid_comparison(optimizers, lr_grid, seeds, m, data, epochs=epochs, batch=batch,
+                               make_generator=make_generator, device=device)
+        out.update({f"{m}_{k}": v for k, v in r.items()})
+    return out
+
+
 def best_lr_index(final_train_loss: np.ndarray, diverged: np.ndarray) -> np.ndarray:
     """Per optimizer, the learning rate (index) with the lowest mean final training loss over seeds among those
     where no seed diverged (selection on the training loss, not on the test set). Shape [optimizer]."""

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from sgdlab import by_scale, experiment, seeding
-from sims.nets.classify import load_mnist, lr_grid_comparison
+from sims.nets.classify import load_mnist, models_lr_comparison
 from sims.optim.adabelief import AdaBelief
 from sims.optim.toy_landscapes import trajectory
 
@@ -147,10 +147,6 @@ def mnist(cfg: MnistConfig) -> dict[str, Any]:
     """For each model, arrays [optimizer, lr, seed] (sims.nets.classify.lr_grid_comparison) prefixed by the model."""
     data = load_mnist(cfg.n_train, cfg.n_test, seeding.numpy_rng(cfg.seed, "data"), device=cfg.device)
     grid = {o: (cfg.lr_sgdm if o == "sgdm" else cfg.lr_adaptive) for o in cfg.optimizers}
-    out: dict[str, Any] = {}
-    for m in cfg.models:
-        r = lr_grid_comparison(cfg.optimizers, grid, cfg.seeds, m, data, epochs=cfg.epochs, batch=cfg.batch,
-                               make_generator=lambda s, name: seeding.torch_generator(s, name, "cpu"),
-                               device=cfg.device)
-        out.update({f"{m}_{k}": v for k, v in r.items()})
-    return out
+    return models_lr_comparison(cfg.models, cfg.optimizers, grid, cfg.seeds, data, epochs=cfg.epochs, batch=cfg.batch,
+                                make_generator=lambda s, name: seeding.torch_generator(s, name, "cpu"),
+                                device=cfg.device)
